@@ -7,7 +7,7 @@ always what its environment says.
 """
 
 from typing import Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -79,5 +79,4 @@ class DatabaseSettings(BaseSettings):
 
 def to_sqlalchemy_url(database_url: str) -> str:
     parts = urlsplit(database_url)
-    query = urlencode(parse_qsl(parts.query))
-    return urlunsplit(("postgresql+asyncpg", parts.netloc, parts.path, query, parts.fragment))
+    return urlunsplit(("postgresql+asyncpg", parts.netloc, parts.path, parts.query, parts.fragment))

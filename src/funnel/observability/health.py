@@ -11,7 +11,7 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 
 Check = Callable[[], Awaitable[None]]
 
@@ -75,7 +75,7 @@ def health_router() -> APIRouter:
         failing = {name: result for name, result in checks.items() if result != "ok"}
         if failing:
             _log.info("not_ready", checks=failing)
-            return ORJSONResponse({"status": "not_ready", "checks": checks}, status_code=503)
+            return JSONResponse({"status": "not_ready", "checks": checks}, status_code=503)
         return {"status": "ready", "checks": checks}
 
     return router
