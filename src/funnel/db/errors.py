@@ -1,0 +1,59 @@
+"""The database errors Funnel code handles, translated from asyncpg's in one place.
+
+`DatabaseUnavailableError` means "try again later, nothing is wrong with the data": the server
+is down, restarting, refusing connections or aborted the transaction to resolve a conflict.
+Any other error from the database is a fault of the statement or its data.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import asyncpg
+
+
+class DatabaseError(Exception):
+    """Base of the errors `funnel.db` raises."""
+
+
+class DatabaseUnavailableError(DatabaseError):
+    """The database cannot take the work right now; the same work may succeed later."""
+
+
+class SchemaNotCurrentError(DatabaseError):
+    """The database schema is not at the revision this code was written for."""
+
+
+# Connection-level failures (SQLSTATE 08), operator intervention (57: admin shutdown,
+# cannot connect now, crash recovery), exhausted resources (53) and serialization or
+# deadlock aborts (40) all clear up on their own; so do socket errors and timeouts.
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.TransactionRollbackError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InternalClientError,
+)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` (from asyncpg or the socket under it) says the database is unavailable."""
+    if isinstance(exc, DatabaseUnavailableError | _TRANSIENT):
+        return True
+    # asyncpg reports a connection closed under a running query as an InterfaceError.
+    return isinstance(exc, asyncpg.InterfaceError) and "connection" in str(exc).lower()
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Re-raise the transient failures of the block as `DatabaseUnavailableError`."""
+    try:
+        yield
+    except DatabaseError:
+        raise
+    except Exception as exc:
+        if is_unavailable(exc):
+            raise DatabaseUnavailableError(str(exc) or type(exc).__name__) from exc
+        raise
