@@ -5,6 +5,9 @@ service's `run` function; service modules are imported inside the commands so th
 `funnel --help` stays fast.
 """
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(
@@ -18,6 +21,60 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """Funnel's services and tools."""
+
+
+@app.command()
+def up(
+    data_dir: Annotated[
+        Path, typer.Option(envvar="FUNNEL_DATA_DIR", help="Where NATS and PostgreSQL keep data.")
+    ] = Path(".funnel"),
+    no_publisher: Annotated[
+        bool, typer.Option("--no-publisher", help="Do not start the publisher emulator.")
+    ] = False,
+    rate: Annotated[
+        int | None, typer.Option(min=1, help="A steady N events per second (min=max=N, 1 s).")
+    ] = None,
+    min_events: Annotated[
+        int | None, typer.Option("--min", min=1, help="Fewest events per POST.")
+    ] = None,
+    max_events: Annotated[
+        int | None, typer.Option("--max", min=1, help="Most events per POST.")
+    ] = None,
+    port_base: Annotated[
+        int,
+        typer.Option(
+            envvar="FUNNEL_PORT_BASE",
+            min=1,
+            max=65532,
+            help="Gateway port; fb-collector, ttk-collector, reporter take the next three.",
+        ),
+    ] = 3000,
+    config_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where <APP_ENV>.env lives (default ./config, else the checkout's)."),
+    ] = None,
+    ready_timeout: Annotated[
+        float, typer.Option(min=1, help="Seconds to wait for every service to be ready.")
+    ] = 120.0,
+    drain_timeout: Annotated[
+        float, typer.Option(min=0, help="Seconds the collectors get to drain at shutdown.")
+    ] = 30.0,
+) -> None:
+    """The whole system on this machine: servers, migrations, services, publisher."""
+    from funnel.local import PublisherShape, UpOptions
+    from funnel.local import up as run_up
+
+    shape = PublisherShape.steady(rate) if rate else PublisherShape(min_events, max_events)
+    options = UpOptions(
+        data_dir=data_dir,
+        publisher=not no_publisher,
+        shape=shape,
+        port_base=port_base,
+        config_dir=config_dir,
+        ready_timeout=ready_timeout,
+        drain_timeout=drain_timeout,
+    )
+    raise typer.Exit(run_up(options))
 
 
 def main() -> None:

@@ -100,7 +100,9 @@ class EmbeddedNats:
             "--log",
             str(self.log_file),
         ]
-        self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL)
+        # A session of its own: a terminal's Ctrl-C goes to `funnel up`, which stops the
+        # server last, after the collectors have drained it.
+        self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
         wait_for_port("127.0.0.1", self.port, timeout, self._process)
 
     def stop(self, timeout: float = 15.0) -> None:

@@ -1,0 +1,224 @@
+"""One supervised child process: its output streamed by line, restarts with backoff, a bounded stop.
+
+A child runs in a session of its own, so a terminal's Ctrl-C reaches only `funnel up`, which
+then stops the children in its order. On Linux a child also gets SIGTERM should `funnel up`
+itself die, so no service outlives its runner holding a port.
+"""
+
+import asyncio
+import contextlib
+import ctypes
+import signal
+import subprocess
+import sys
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Final
+
+import structlog
+
+from funnel.local.console import Console
+
+_LINE_LIMIT: Final = 1 << 20
+_LAST_LINES: Final = 30
+_PUMP_GRACE_SECONDS: Final = 5.0
+_PR_SET_PDEATHSIG: Final = 1
+
+_log = structlog.get_logger(__name__)
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: one system call, no allocation to speak of.
+    if _libc is not None:
+        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class ProcessState(Enum):
+    IDLE = "idle"
+    RUNNING = "running"
+    BACKOFF = "backoff"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+
+class ProcessStateError(RuntimeError):
+    """A `ServiceProcess` was started twice."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Delay before restarting a child that died: doubling from `initial` up to `cap`.
+
+    A child that had stayed up for `reset_after` seconds starts again from `initial`.
+    """
+
+    initial: float = 1.0
+    cap: float = 30.0
+    reset_after: float = 60.0
+
+    def delay(self, failures: int) -> float:
+        return min(self.cap, self.initial * 2.0 ** max(failures - 1, 0))
+
+
+class ServiceProcess:
+    """A child process under supervision: `start`, then `stop` (or `wait` for a one-shot)."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        console: Console,
+        stop_timeout: float = 30.0,
+        backoff: Backoff | None = None,
+        restart: bool = True,
+    ) -> None:
+        self.name = name
+        self.argv = tuple(argv)
+        self._env = dict(env)
+        self._console = console
+        self._stop_timeout = stop_timeout
+        self._backoff = backoff or Backoff()
+        self._restart = restart
+        self._state = ProcessState.IDLE
+        self._stop_requested = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._process: asyncio.subprocess.Process | None = None
+        self._last_lines: deque[str] = deque(maxlen=_LAST_LINES)
+        self.exits = 0
+        """How many times the child ended on its own (crashes, or a one-shot's end)."""
+        self.returncode: int | None = None
+        """The last run's exit status; negative for a signal, None while none has ended."""
+        self.killed = False
+        """Whether the last stop had to use SIGKILL."""
+
+    @property
+    def state(self) -> ProcessState:
+        return self._state
+
+    @property
+    def pid(self) -> int | None:
+        running = self._process is not None and self._process.returncode is None
+        return self._process.pid if running and self._process is not None else None
+
+    @property
+    def last_lines(self) -> tuple[str, ...]:
+        """The child's most recent output lines, for reports when it will not start."""
+        return tuple(self._last_lines)
+
+    def start(self) -> None:
+        if self._state is not ProcessState.IDLE:
+            raise ProcessStateError(f"{self.name} was already started ({self._state.value})")
+        self._state = ProcessState.RUNNING
+        self._task = asyncio.create_task(self._supervise(), name=f"supervise-{self.name}")
+
+    async def stop(self) -> int | None:
+        """SIGTERM, then SIGKILL after `stop_timeout`; no restart after. Returns the exit status."""
+        self._stop_requested.set()
+        if self._task is not None:
+            await self._task
+        self._state = ProcessState.STOPPED
+        return self.returncode
+
+    async def wait(self) -> int | None:
+        """Until a child started with `restart=False` has ended; its exit status."""
+        if self._task is not None:
+            await self._task
+        return self.returncode
+
+    async def _supervise(self) -> None:
+        loop = asyncio.get_running_loop()
+        failures = 0
+        try:
+            while not self._stop_requested.is_set():
+                started = loop.time()
+                self._state = ProcessState.RUNNING
+                await self._run_once()
+                if self._stop_requested.is_set() or not self._restart:
+                    self.exits += not self._stop_requested.is_set()
+                    return
+                self.exits += 1
+                uptime = loop.time() - started
+                failures = 1 if uptime >= self._backoff.reset_after else failures + 1
+                delay = self._backoff.delay(failures)
+                _log.warning(
+                    "service_exited",
+                    service=self.name,
+                    code=self.returncode,
+                    restarts=self.exits,
+                    restart_in_s=delay,
+                )
+                self._state = ProcessState.BACKOFF
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop_requested.wait(), delay)
+        finally:
+            self._state = ProcessState.STOPPED
+
+    async def _run_once(self) -> None:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *self.argv,
+                env=self._env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+                limit=_LINE_LIMIT,
+            )
+        except OSError as exc:
+            self._record(f"cannot start {self.argv[0]}: {exc}")
+            self.returncode = None
+            return
+        self._process = process
+        assert process.stdout is not None
+        assert process.stderr is not None
+        pumps = [
+            asyncio.create_task(self._pump(process.stdout)),
+            asyncio.create_task(self._pump(process.stderr)),
+        ]
+        ended = asyncio.create_task(process.wait())
+        stop = asyncio.create_task(self._stop_requested.wait())
+        await asyncio.wait({ended, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not ended.done():
+            await self._terminate(process, ended)
+        self.returncode = await ended
+        # A grandchild may hold the pipes open; its output is not worth hanging for.
+        _, late = await asyncio.wait(pumps, timeout=_PUMP_GRACE_SECONDS)
+        for pump in late:
+            pump.cancel()
+
+    async def _terminate(
+        self, process: asyncio.subprocess.Process, ended: asyncio.Task[int]
+    ) -> None:
+        self._state = ProcessState.STOPPING
+        self.killed = False
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        await asyncio.wait({ended}, timeout=self._stop_timeout)
+        if not ended.done():
+            _log.warning("service_killed", service=self.name, after_s=self._stop_timeout)
+            self.killed = True
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+
+    async def _pump(self, stream: asyncio.StreamReader) -> None:
+        while True:
+            try:
+                raw = await stream.readline()
+            except ValueError:
+                # Longer than the limit: the reader dropped it; say so rather than stall.
+                self._record(f"[a line over {_LINE_LIMIT} bytes was dropped]")
+                continue
+            if not raw:
+                return
+            self._record(raw.decode(errors="replace").rstrip("\r\n"))
+
+    def _record(self, text: str) -> None:
+        self._last_lines.append(text)
+        self._console.line(self.name, text)
