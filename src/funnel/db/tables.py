@@ -44,7 +44,7 @@ events: Final = Table(
     Column("user_id", Text, nullable=False),
     Column("campaign_id", Text),
     Column("ad_id", Text),
-    Column("purchase_amount", Numeric(12, 2)),
+    Column("purchase_amount", Numeric(14, 2)),
     # Facebook user demographics.
     Column("age", SmallInteger),
     Column("gender", Text),

@@ -28,7 +28,8 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Text(), nullable=False),
         sa.Column("campaign_id", sa.Text(), nullable=True),
         sa.Column("ad_id", sa.Text(), nullable=True),
-        sa.Column("purchase_amount", sa.Numeric(12, 2), nullable=True),
+        # The wire allows up to 12 integer digits and 2 decimals (`funnel.events.wire.Money`).
+        sa.Column("purchase_amount", sa.Numeric(14, 2), nullable=True),
         sa.Column("age", sa.SmallInteger(), nullable=True),
         sa.Column("gender", sa.Text(), nullable=True),
         sa.Column("country", sa.Text(), nullable=True),

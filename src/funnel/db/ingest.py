@@ -1,0 +1,57 @@
+"""The bulk write path: many events in, each stored once, in the caller's transaction.
+
+Rows are copied (binary COPY) into a session-local staging table, then moved into `events`
+with one `INSERT ... ON CONFLICT (event_id) DO NOTHING`: a redelivered or duplicate event
+is skipped by the primary key, so storing the same batch twice stores it once. The rows that
+were new land in the temporary table `_new_events`, from which the report summaries are
+updated in the same transaction.
+"""
+
+from collections.abc import Sequence
+from typing import Final
+
+import asyncpg
+
+from funnel.db.errors import translate_errors
+from funnel.db.rows import COLUMNS, EventRow
+
+_STAGING: Final = "_staging_events"
+_COLUMN_LIST: Final = ", ".join(COLUMNS)
+
+# Temporary tables live as long as the connection; creating them once per session and
+# letting each commit empty them avoids a catalog insert and delete per transaction.
+# Emptying them at the start too makes a second call in one transaction start clean.
+_PREPARE: Final = f"""
+CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (LIKE events) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS _new_events (LIKE events) ON COMMIT DELETE ROWS;
+DELETE FROM {_STAGING};
+DELETE FROM _new_events;
+"""
+
+_MOVE: Final = f"""
+WITH inserted AS (
+    INSERT INTO events ({_COLUMN_LIST})
+    SELECT {_COLUMN_LIST} FROM {_STAGING}
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING *
+)
+INSERT INTO _new_events SELECT * FROM inserted
+"""
+
+
+async def store_events(conn: asyncpg.Connection, rows: Sequence[EventRow]) -> int:
+    """Store `rows` inside the caller's open transaction; return how many were new.
+
+    Nothing is visible to others until the caller commits, and a rollback undoes it all.
+    Raises `DatabaseUnavailableError` when the database goes away, asyncpg's own errors when
+    the data itself is refused.
+    """
+    if not conn.is_in_transaction():
+        raise RuntimeError("store_events runs inside the caller's transaction")
+    if not rows:
+        return 0
+    with translate_errors():
+        await conn.execute(_PREPARE)
+        await conn.copy_records_to_table(_STAGING, records=rows, columns=COLUMNS)
+        status: str = await conn.execute(_MOVE)
+    return int(status.rsplit(" ", 1)[-1])

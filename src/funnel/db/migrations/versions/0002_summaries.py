@@ -1,0 +1,120 @@
+"""summaries: the small tables reports read instead of scanning raw events.
+
+Revision ID: 0002_summaries
+Revises: 0001_events
+
+`funnel.db.summaries` keeps them current inside every ingest transaction; docs/storage.md
+("Summary tables") explains the design. Every summary key leads with the grain and bucket
+and carries `source`, so the two collectors never update the same row.
+"""
+
+from alembic import op
+
+revision = "0002_summaries"
+down_revision = "0001_events"
+branch_labels = None
+depends_on = None
+
+
+def _followers_bin_thresholds() -> list[int]:
+    """Lower bounds of the follower-count bins: 0..9, then ~20 steps per decade.
+
+    Frozen with this revision: the expression index below is built from them. The tier
+    limits of the demographics report (1k, 10k, 100k, 1M) are all bin bounds.
+    """
+    steps = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 25, 30, 35, 40, 50, 60, 70, 80, 90]
+    bounds = list(range(10))
+    for exponent in range(17):
+        bounds.extend(step * 10**exponent for step in steps)
+    return bounds
+
+
+def upgrade() -> None:
+    bounds = ",".join(str(bound) for bound in _followers_bin_thresholds())
+    # The lower bound of the bin holding a follower count; IMMUTABLE so an index can use it.
+    op.execute(
+        "CREATE FUNCTION funnel_followers_bin(followers bigint) RETURNS bigint"
+        " LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE"
+        f" RETURN (ARRAY[{bounds}]::bigint[])[width_bucket(followers, ARRAY[{bounds}]::bigint[])]"
+    )
+    # Counts, revenue and transactions per (source, stage, type) per second/minute/hour/day.
+    # Updated rows change no key column: a page kept 30% free lets updates stay HOT.
+    op.execute(
+        """
+        CREATE TABLE event_counts (
+            grain text NOT NULL,
+            bucket timestamptz NOT NULL,
+            source text NOT NULL,
+            funnel_stage text NOT NULL,
+            event_type text NOT NULL,
+            events bigint NOT NULL,
+            revenue numeric NOT NULL,
+            transactions bigint NOT NULL,
+            campaign_transactions bigint NOT NULL,
+            CONSTRAINT pk_event_counts
+                PRIMARY KEY (grain, bucket, source, funnel_stage, event_type)
+        ) WITH (fillfactor = 70)
+        """
+    )
+    # Per-event counts of the demographic dimensions per minute/hour (not yet per user:
+    # the report corrects for users with several events in the asked range).
+    op.execute(
+        """
+        CREATE TABLE audience_counts (
+            grain text NOT NULL,
+            bucket timestamptz NOT NULL,
+            source text NOT NULL,
+            dimension text NOT NULL,
+            value text NOT NULL,
+            detail text NOT NULL,
+            events bigint NOT NULL,
+            followers bigint NOT NULL,
+            CONSTRAINT pk_audience_counts
+                PRIMARY KEY (grain, bucket, source, dimension, value, detail)
+        ) WITH (fillfactor = 70)
+        """
+    )
+    # All-time revenue per campaign: the upper bound the top-campaigns search walks down.
+    op.execute(
+        """
+        CREATE TABLE campaign_totals (
+            campaign_id text NOT NULL CONSTRAINT pk_campaign_totals PRIMARY KEY,
+            revenue numeric NOT NULL,
+            transactions bigint NOT NULL
+        )
+        """
+    )
+    op.execute(
+        "CREATE INDEX ix_campaign_totals_revenue ON campaign_totals (revenue DESC, campaign_id)"
+    )
+    # Events whose user already had an event of the same source when they were stored: a
+    # user with two or more events in any range has one of these in that range.
+    op.execute(
+        """
+        CREATE TABLE repeat_events (
+            source text NOT NULL,
+            occurred_at timestamptz NOT NULL,
+            user_id text NOT NULL
+        )
+        """
+    )
+    op.execute(
+        "CREATE INDEX ix_repeat_events_source_occurred_at ON repeat_events (source, occurred_at)"
+    )
+    # Exact follower order statistics read one bin of one range through this index only.
+    op.execute(
+        """
+        CREATE INDEX ix_events_tiktok_followers_bin
+            ON events (funnel_followers_bin(followers), occurred_at) INCLUDE (followers)
+            WHERE source = 'tiktok'
+        """
+    )
+
+
+def downgrade() -> None:
+    op.execute("DROP INDEX ix_events_tiktok_followers_bin")
+    op.execute("DROP TABLE repeat_events")
+    op.execute("DROP TABLE campaign_totals")
+    op.execute("DROP TABLE audience_counts")
+    op.execute("DROP TABLE event_counts")
+    op.execute("DROP FUNCTION funnel_followers_bin(bigint)")

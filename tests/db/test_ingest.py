@@ -1,0 +1,101 @@
+"""The bulk write path: typed rows, each event stored once, inside the caller's transaction."""
+
+from decimal import Decimal
+
+import asyncpg
+import orjson
+import pytest
+from samples import facebook_event, rows_of, tiktok_event
+
+from funnel.db.ingest import store_events
+
+
+async def _count(conn: asyncpg.Connection) -> int:
+    count: int = await conn.fetchval("SELECT count(*) FROM events")
+    return count
+
+
+async def test_rows_are_stored_with_typed_columns(conn: asyncpg.Connection) -> None:
+    """Each event becomes one row whose typed columns and payload match the wire event."""
+    facebook, tiktok = facebook_event(), tiktok_event()
+    async with conn.transaction():
+        inserted = await store_events(conn, rows_of([facebook, tiktok]))
+    assert inserted == 2
+    fb = await conn.fetchrow("SELECT * FROM events WHERE event_id = $1", facebook["eventId"])
+    tt = await conn.fetchrow("SELECT * FROM events WHERE event_id = $1", tiktok["eventId"])
+    assert fb is not None
+    assert tt is not None
+    assert (fb["source"], fb["funnel_stage"], fb["event_type"]) == (
+        "facebook",
+        "bottom",
+        "checkout.complete",
+    )
+    assert fb["purchase_amount"] == Decimal("12.34")
+    assert (fb["campaign_id"], fb["ad_id"]) == ("camp-ab12c", "ad-7")
+    assert (fb["age"], fb["gender"], fb["country"], fb["city"]) == (34, "female", "Ukraine", "Kyiv")
+    assert fb["occurred_at"].isoformat() == "2026-11-25T10:00:00.123000+00:00"
+    assert fb["correlation_id"] == "corr-1"
+    assert orjson.loads(fb["payload"]) == facebook
+    assert (tt["device"], tt["country"], tt["followers"]) == ("iOS", "Brazil", 1500)
+    assert (tt["purchase_amount"], tt["age"]) == (None, None)
+
+
+async def test_tiktok_purchase_keeps_its_amount(conn: asyncpg.Connection) -> None:
+    """A TikTok bottom-funnel purchase stores its amount exactly and no engagement country."""
+    event = tiktok_event(stage="bottom", amount="499.99")
+    async with conn.transaction():
+        await store_events(conn, rows_of([event]))
+    row = await conn.fetchrow("SELECT purchase_amount, country, device FROM events")
+    assert row is not None
+    assert tuple(row) == (Decimal("499.99"), None, None)
+
+
+async def test_same_batch_twice_is_stored_once(conn: asyncpg.Connection) -> None:
+    """Storing a batch again (a redelivery) inserts nothing and reports zero new rows."""
+    rows = rows_of([facebook_event() for _ in range(50)] + [tiktok_event() for _ in range(50)])
+    async with conn.transaction():
+        first = await store_events(conn, rows)
+    async with conn.transaction():
+        second = await store_events(conn, rows)
+    assert (first, second) == (100, 0)
+    assert await _count(conn) == 100
+
+
+async def test_duplicates_inside_one_batch_are_stored_once(conn: asyncpg.Connection) -> None:
+    """The same event twice in one call is one row."""
+    event = facebook_event()
+    async with conn.transaction():
+        inserted = await store_events(conn, rows_of([event, event, facebook_event()]))
+    assert inserted == 2
+    assert await _count(conn) == 2
+
+
+async def test_new_rows_are_visible_to_summaries_in_the_transaction(
+    conn: asyncpg.Connection,
+) -> None:
+    """`_new_events` holds exactly the rows this call inserted, until the commit."""
+    known = rows_of([facebook_event()])
+    async with conn.transaction():
+        await store_events(conn, known)
+    fresh = rows_of([tiktok_event(), tiktok_event()])
+    async with conn.transaction():
+        await store_events(conn, known + fresh)
+        new_ids = {row["event_id"] for row in await conn.fetch("SELECT event_id FROM _new_events")}
+    assert new_ids == {row.event_id for row in fresh}
+    assert await conn.fetchval("SELECT count(*) FROM _new_events") == 0
+
+
+async def test_rollback_stores_nothing(conn: asyncpg.Connection) -> None:
+    """When the caller's transaction rolls back, no row of the batch remains."""
+    rows = rows_of([facebook_event() for _ in range(10)])
+    transaction = conn.transaction()
+    await transaction.start()
+    await store_events(conn, rows)
+    await transaction.rollback()
+    assert await _count(conn) == 0
+
+
+async def test_refuses_to_run_outside_a_transaction(conn: asyncpg.Connection) -> None:
+    """Calling without an open transaction is a programming error, reported at once."""
+    with pytest.raises(RuntimeError, match="transaction"):
+        await store_events(conn, rows_of([facebook_event()]))
