@@ -1,1 +1,108 @@
-"""jetstream"""
+"""Funnel's wrapper over nats-py: connection, stream and consumer declarations, `Publisher`,
+`PullConsumer`, dead letters, and one error tree. Services never use nats-py directly.
+"""
+
+from funnel.jetstream.batch import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, JsonBatch, json_batches
+from funnel.jetstream.connection import ConnectionState, JetStreamConnection
+from funnel.jetstream.consumer import (
+    BatchHandler,
+    ConsumerObserver,
+    ConsumerState,
+    PullConsumer,
+)
+from funnel.jetstream.deadletter import (
+    DeadLetter,
+    DeadLetterKind,
+    RejectedInput,
+    Rejection,
+    Undeliverable,
+    dead_letter,
+    read_dead_letter,
+)
+from funnel.jetstream.durable import (
+    ConsumerStatus,
+    check_consumer,
+    consumer_info,
+    ensure_consumer,
+)
+from funnel.jetstream.errors import (
+    ConnectionClosedError,
+    ConsumerNotFoundError,
+    JetStreamError,
+    MessageNotFoundError,
+    NoRespondersError,
+    NotConnectedError,
+    PublishError,
+    RequestTimeoutError,
+    ServerRejectedError,
+    StreamNotFoundError,
+    TransientError,
+)
+from funnel.jetstream.message import (
+    EVENT_COUNT_HEADER,
+    MSG_ID_HEADER,
+    Delivery,
+    Failed,
+    OutboundMessage,
+)
+from funnel.jetstream.publisher import Publisher
+from funnel.jetstream.stored import StoredMessage, delete_message, get_message, read_messages
+from funnel.jetstream.stream import (
+    StreamConfig,
+    check_stream,
+    dead_letter_stream,
+    ensure_stream,
+    events_stream,
+    stream_exists,
+)
+
+__all__ = [
+    "EVENT_COUNT_HEADER",
+    "MAX_BATCH_BYTES",
+    "MAX_BATCH_EVENTS",
+    "MSG_ID_HEADER",
+    "BatchHandler",
+    "ConnectionClosedError",
+    "ConnectionState",
+    "ConsumerNotFoundError",
+    "ConsumerObserver",
+    "ConsumerState",
+    "ConsumerStatus",
+    "DeadLetter",
+    "DeadLetterKind",
+    "Delivery",
+    "Failed",
+    "JetStreamConnection",
+    "JetStreamError",
+    "JsonBatch",
+    "MessageNotFoundError",
+    "NoRespondersError",
+    "NotConnectedError",
+    "OutboundMessage",
+    "PublishError",
+    "Publisher",
+    "PullConsumer",
+    "RejectedInput",
+    "Rejection",
+    "RequestTimeoutError",
+    "ServerRejectedError",
+    "StoredMessage",
+    "StreamConfig",
+    "StreamNotFoundError",
+    "TransientError",
+    "Undeliverable",
+    "check_consumer",
+    "check_stream",
+    "consumer_info",
+    "dead_letter",
+    "dead_letter_stream",
+    "delete_message",
+    "ensure_consumer",
+    "ensure_stream",
+    "events_stream",
+    "get_message",
+    "json_batches",
+    "read_dead_letter",
+    "read_messages",
+    "stream_exists",
+]

@@ -1,0 +1,225 @@
+"""One NATS connection with JetStream, as an async context manager.
+
+Entering connects (retrying with exponential backoff, `max_connect_attempts` times or
+forever); once connected the client reconnects forever with capped, jittered backoff and logs
+every disconnect and reconnect. Leaving drains: subscriptions stop, buffered publishes flush,
+then the socket closes. Publishing during a short outage is buffered by the client (up to
+`_PENDING_BYTES`), so a reconnect within the publish timeout loses nothing.
+"""
+
+import asyncio
+import random
+from enum import Enum
+from types import TracebackType
+from typing import Any, Final, Self
+
+import nats
+import nats.errors
+import structlog
+from nats.aio.client import Client
+from nats.aio.client import Server as _Server
+from nats.js import JetStreamContext
+from nats.js.manager import JetStreamManager
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, stop_never
+from tenacity import wait_exponential_jitter as _wait_exponential_jitter
+
+from funnel.jetstream.errors import (
+    ConnectionClosedError,
+    JetStreamError,
+    NotConnectedError,
+    translated,
+)
+
+_log = structlog.get_logger(__name__)
+
+# Batches are ~600 KB and the gateway keeps dozens in flight: the client's default 2 MiB
+# write buffer would force a flush every few messages and refuse publishes while reconnecting.
+_PENDING_BYTES: Final = 64 * 1024 * 1024
+_PING_INTERVAL: Final = 20  # seconds; a dead server is noticed within ~3 pings
+_REQUEST_TIMEOUT: Final = 5.0  # seconds, for JetStream API requests (not publishes)
+
+
+class ConnectionState(Enum):
+    NEW = "new"
+    CONNECTING = "connecting"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class JetStreamConnection:
+    """A NATS connection with a JetStream context; use `async with` to open and drain it."""
+
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        *,
+        connect_timeout: float = 5,
+        max_connect_attempts: int | None = None,
+        reconnect_wait_max: float = 5.0,
+        drain_timeout: float = 10.0,
+    ) -> None:
+        self.url = url
+        self.name = name
+        self._connect_timeout = connect_timeout
+        self._max_connect_attempts = max_connect_attempts
+        self._reconnect_wait_max = reconnect_wait_max
+        self._drain_timeout = drain_timeout
+        self._state = ConnectionState.NEW
+        self._client: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._last_error: str | None = None
+
+    @property
+    def state(self) -> ConnectionState:
+        return self._state
+
+    @property
+    def is_connected(self) -> bool:
+        return (
+            self._state is ConnectionState.OPEN
+            and self._client is not None
+            and self._client.is_connected
+        )
+
+    async def __aenter__(self) -> Self:
+        if self._state is not ConnectionState.NEW:
+            raise JetStreamError(f"connection {self.name!r} is {self._state.value}; open it once")
+        self._state = ConnectionState.CONNECTING
+        try:
+            self._client = await self._connect_with_retry()
+        except BaseException:
+            self._state = ConnectionState.CLOSED
+            raise
+        self._js = self._client.jetstream(timeout=_REQUEST_TIMEOUT)
+        self._state = ConnectionState.OPEN
+        _log.info("nats_connected", url=self.url, connection=self.name)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Stop subscriptions, flush what is buffered, close. Safe to call twice."""
+        client = self._client
+        if self._state is ConnectionState.CLOSED or client is None:
+            self._state = ConnectionState.CLOSED
+            return
+        self._state = ConnectionState.CLOSED
+        try:
+            if client.is_connected:
+                await client.drain()
+        except (nats.errors.Error, OSError, TimeoutError) as exc:
+            # Draining needs a live server; without one there is nothing left to flush to.
+            _log.warning("nats_drain_failed", error=str(exc) or type(exc).__name__)
+        finally:
+            if not client.is_closed:
+                await client.close()
+        _log.info("nats_closed", connection=self.name)
+
+    async def check(self) -> None:
+        """Readiness probe: returns if JetStream answers now, else raises with the reason."""
+        client = self._require_client()
+        if not client.is_connected:
+            reason = f": {self._last_error}" if self._last_error else ""
+            raise NotConnectedError(f"not connected to NATS at {self.url}{reason}")
+        with translated("JetStream account info"):
+            await self._manager.account_info()
+
+    # --- package-private access for streams, Publisher and PullConsumer -------------------
+
+    @property
+    def _jetstream(self) -> JetStreamContext:
+        self._require_client()
+        assert self._js is not None
+        return self._js
+
+    @property
+    def _manager(self) -> JetStreamManager:
+        return self._jetstream._jsm
+
+    @property
+    def _nats(self) -> Client:
+        return self._require_client()
+
+    def _require_client(self) -> Client:
+        if self._state is ConnectionState.CLOSED:
+            raise ConnectionClosedError(f"connection {self.name!r} is closed")
+        if self._state is not ConnectionState.OPEN or self._client is None:
+            raise NotConnectedError(f"connection {self.name!r} is not open; use `async with`")
+        return self._client
+
+    # --- connecting ------------------------------------------------------------------------
+
+    async def _connect_with_retry(self) -> Client:
+        stop = (
+            stop_never
+            if self._max_connect_attempts is None
+            else stop_after_attempt(self._max_connect_attempts)
+        )
+        retrying = AsyncRetrying(
+            stop=stop,
+            wait=_wait_exponential_jitter(initial=0.2, max=self._reconnect_wait_max),
+            retry=retry_if_exception_type(NotConnectedError),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._connect_once(attempt.retry_state.attempt_number)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    async def _connect_once(self, attempt: int) -> Client:
+        client = Client()
+        try:
+            # The client's own connect loop retries forever (max_reconnect_attempts=-1, so
+            # reconnects never give up later); the timeout bounds this one attempt.
+            await asyncio.wait_for(
+                client.connect(
+                    self.url,
+                    name=self.name,
+                    connect_timeout=max(1, int(self._connect_timeout)),
+                    reconnect_time_wait=1,
+                    max_reconnect_attempts=-1,
+                    reconnect_to_server_handler=self._reconnect_delay,
+                    ping_interval=_PING_INTERVAL,
+                    pending_size=_PENDING_BYTES,
+                    drain_timeout=max(1, int(self._drain_timeout)),
+                    error_cb=self._on_error,
+                    disconnected_cb=self._on_disconnected,
+                    reconnected_cb=self._on_reconnected,
+                ),
+                self._connect_timeout,
+            )
+        except (TimeoutError, nats.errors.Error, OSError) as exc:
+            await client.close()
+            reason = self._last_error or str(exc) or type(exc).__name__
+            _log.warning("nats_connect_failed", url=self.url, attempt=attempt, error=reason)
+            raise NotConnectedError(f"cannot connect to NATS at {self.url}: {reason}") from exc
+        self._last_error = None
+        return client
+
+    def _reconnect_delay(
+        self, servers: list[_Server], _info: dict[str, Any]
+    ) -> tuple[_Server | None, float]:
+        """Capped exponential backoff with jitter, from the server's failed-attempt count."""
+        attempts = min((server.reconnects for server in servers), default=0)
+        delay = min(self._reconnect_wait_max, 0.1 * 2**attempts)
+        return None, delay * random.uniform(0.5, 1.0)
+
+    async def _on_error(self, exc: Exception) -> None:
+        self._last_error = str(exc) or type(exc).__name__
+        if self._state is ConnectionState.OPEN:
+            _log.warning("nats_error", connection=self.name, error=self._last_error)
+
+    async def _on_disconnected(self) -> None:
+        if self._state is ConnectionState.OPEN:
+            _log.warning("nats_disconnected", url=self.url, connection=self.name)
+
+    async def _on_reconnected(self) -> None:
+        self._last_error = None
+        _log.info("nats_reconnected", url=self.url, connection=self.name)

@@ -1,0 +1,382 @@
+"""`PullConsumer`: fetch batches from a durable consumer and hand them to an async handler.
+
+Per fetched batch: the handler returns the deliveries it could not process for good
+(`Failed`): those are dead-lettered and termed, the rest acked. If the handler raises
+(`TransientError`, or anything else) the whole batch is nak'ed with `nak_delay`, except
+deliveries already tried `max_deliver` times, which are dead-lettered and termed instead.
+An ack happens only after the handler returned, so a crash at any point means redelivery,
+never loss; handlers must therefore be idempotent (the collectors' `event_id` key is).
+
+`stop()` stops fetching, lets the batch in hand finish within its timeout, and otherwise
+cancels the handler and naks the batch so another replica gets it at once.
+"""
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Final, Protocol
+
+import nats.errors
+import structlog
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from funnel.jetstream.connection import JetStreamConnection
+from funnel.jetstream.deadletter import Undeliverable, dead_letter
+from funnel.jetstream.errors import (
+    ConnectionClosedError,
+    JetStreamError,
+    PublishError,
+    TransientError,
+    translate,
+    translated,
+)
+from funnel.jetstream.message import Delivery, Failed
+from funnel.jetstream.publisher import Publisher
+from funnel.observability import bound_correlation_id
+
+_log = structlog.get_logger(__name__)
+
+_ERROR_PAUSE: Final = 1.0  # seconds to wait after a failed fetch before the next one
+_GRACE_AFTER_CANCEL: Final = 5.0  # seconds for settling a cancelled batch during stop()
+
+
+class BatchHandler(Protocol):
+    async def __call__(self, deliveries: Sequence[Delivery]) -> Sequence[Failed]:
+        """Process the batch; return the deliveries that can never succeed (poison).
+
+        Raise `TransientError` (or any exception) to have the whole batch retried later.
+        """
+        ...
+
+
+class ConsumerObserver(Protocol):
+    """Hooks for metrics; called from the consumer loop, so they must be quick."""
+
+    def on_fetched(self, deliveries: Sequence[Delivery]) -> None: ...
+
+    def on_acked(self, deliveries: Sequence[Delivery]) -> None: ...
+
+    def on_nak(self, deliveries: Sequence[Delivery], error: str) -> None: ...
+
+    def on_dead_letter(self, delivery: Delivery, error: str) -> None: ...
+
+
+class _NoObserver:
+    def on_fetched(self, deliveries: Sequence[Delivery]) -> None:
+        pass
+
+    def on_acked(self, deliveries: Sequence[Delivery]) -> None:
+        pass
+
+    def on_nak(self, deliveries: Sequence[Delivery], error: str) -> None:
+        pass
+
+    def on_dead_letter(self, delivery: Delivery, error: str) -> None:
+        pass
+
+
+class ConsumerState(Enum):
+    NEW = "new"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class _Received:
+    msg: Msg
+    delivery: Delivery
+
+
+def _to_delivery(msg: Msg) -> _Received:
+    metadata = msg.metadata
+    delivery = Delivery(
+        subject=msg.subject,
+        data=msg.data,
+        headers=dict(msg.headers or {}),
+        num_delivered=metadata.num_delivered,
+        stream_sequence=metadata.sequence.stream,
+    )
+    return _Received(msg, delivery)
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+class PullConsumer:
+    """Runs a handler over batches of a durable pull consumer until `stop()`.
+
+    Several `PullConsumer`s (in one process or many) on the same durable share its messages.
+    """
+
+    def __init__(
+        self,
+        conn: JetStreamConnection,
+        *,
+        stream: str,
+        durable: str,
+        handler: BatchHandler,
+        dead_letter_subject: str,
+        batch_size: int = 10,
+        fetch_timeout: float = 1.0,
+        nak_delay: float = 2.0,
+        max_deliver: int = 5,
+        observer: ConsumerObserver | None = None,
+    ) -> None:
+        if batch_size < 1 or fetch_timeout <= 0 or max_deliver < 1 or nak_delay < 0:
+            raise ValueError("batch_size, max_deliver >= 1; fetch_timeout > 0; nak_delay >= 0")
+        self._conn = conn
+        self._stream = stream
+        self._durable = durable
+        self._handler = handler
+        self._dead_letter_subject = dead_letter_subject
+        self._batch_size = batch_size
+        self._fetch_timeout = fetch_timeout
+        self._nak_delay = nak_delay
+        self._max_deliver = max_deliver
+        self._observer: ConsumerObserver = observer or _NoObserver()
+        self._publisher = Publisher(conn, max_in_flight=16)
+        self._state = ConsumerState.NEW
+        self._stopping = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._current: asyncio.Task[object] | None = None
+
+    @property
+    def state(self) -> ConsumerState:
+        return self._state
+
+    async def run(self) -> None:
+        """Fetch and handle batches until `stop()`; survives disconnects and fetch errors.
+
+        Raises `ConnectionClosedError` if the connection is closed under it.
+        """
+        if self._state is not ConsumerState.NEW:
+            raise JetStreamError(f"consumer {self._durable} is {self._state.value}; run it once")
+        self._state = ConsumerState.RUNNING
+        _log.info("consumer_started", stream=self._stream, consumer=self._durable)
+        sub: JetStreamContext.PullSubscription | None = None
+        try:
+            with translated(f"bind to consumer {self._durable}"):
+                sub = await self._conn._jetstream.pull_subscribe_bind(
+                    consumer=self._durable, stream=self._stream
+                )
+            while not self._stopping.is_set():
+                received = await self._fetch(sub)
+                if not received:
+                    continue
+                if self._stopping.is_set():
+                    # Fetched after stop() began: not in hand, so give it straight back.
+                    await self._nak(received, delay=None)
+                    break
+                await self._process(received)
+        finally:
+            if sub is not None:
+                await self._release(sub)
+            self._state = ConsumerState.STOPPED
+            self._stopped.set()
+            _log.info("consumer_stopped", stream=self._stream, consumer=self._durable)
+
+    async def stop(self, timeout: float) -> None:  # noqa: ASYNC109 - bounds the batch, not the call
+        """Stop fetching, let the batch in hand finish within `timeout`, then return.
+
+        A batch still running after `timeout` is cancelled and nak'ed for redelivery.
+        """
+        if self._state is ConsumerState.NEW:
+            self._state = ConsumerState.STOPPED
+            self._stopped.set()
+        if self._state is ConsumerState.STOPPED:
+            return
+        self._state = ConsumerState.STOPPING
+        self._stopping.set()
+        try:
+            await asyncio.wait_for(self._stopped.wait(), timeout)
+            return
+        except TimeoutError:
+            pass
+        current = self._current
+        if current is not None:
+            _log.warning("consumer_stop_timeout", consumer=self._durable, timeout=timeout)
+            current.cancel()
+        try:
+            await asyncio.wait_for(self._stopped.wait(), _GRACE_AFTER_CANCEL)
+        except TimeoutError:
+            _log.error("consumer_stop_stuck", consumer=self._durable)
+
+    # --- one step at a time, each a task that stop() may cancel ---------------------------
+
+    async def _run_step(self, task: "asyncio.Task[object]") -> None:
+        """Await `task` as the current step; stop() may cancel it, cancelling us cancels it."""
+        self._current = task
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        finally:
+            self._current = None
+
+    async def _fetch(self, sub: JetStreamContext.PullSubscription) -> list[_Received]:
+        if not self._conn._nats.is_connected:
+            # Pull requests sent while disconnected would all arrive at once on reconnect.
+            await self._pause(min(self._fetch_timeout, _ERROR_PAUSE))
+            return []
+        task: asyncio.Task[object] = asyncio.create_task(
+            sub.fetch(self._batch_size, timeout=self._fetch_timeout)
+        )
+        await self._run_step(task)
+        if task.cancelled():
+            return []
+        exc = task.exception()
+        if exc is None:
+            msgs = task.result()
+            assert isinstance(msgs, list)
+            return [_to_delivery(msg) for msg in msgs]
+        if isinstance(exc, nats.errors.TimeoutError | TimeoutError):
+            return []  # nothing to fetch within fetch_timeout: the normal idle case
+        error = translate(exc, f"fetch from {self._durable}")
+        if isinstance(error, ConnectionClosedError) or isinstance(
+            exc, nats.errors.ConnectionClosedError | nats.errors.ConnectionDrainingError
+        ):
+            raise ConnectionClosedError(str(error)) from exc
+        _log.warning("fetch_failed", consumer=self._durable, error=str(error))
+        await self._pause(_ERROR_PAUSE)
+        return []
+
+    async def _process(self, received: list[_Received]) -> None:
+        self._observer.on_fetched([item.delivery for item in received])
+        task: asyncio.Task[object] = asyncio.create_task(self._handle(received))
+        try:
+            await self._run_step(task)
+        except asyncio.CancelledError:
+            await self._nak(received, delay=None)
+            raise
+        if task.cancelled():
+            # stop() ran out of time: give the whole batch back for redelivery now.
+            await self._nak(received, delay=None)
+            self._observer.on_nak(
+                [item.delivery for item in received], "stopped before the batch finished"
+            )
+        elif (exc := task.exception()) is not None:
+            raise exc
+
+    async def _handle(self, received: list[_Received]) -> None:
+        deliveries = [item.delivery for item in received]
+        try:
+            failed = await self._handler(deliveries)
+        except Exception as exc:  # the handler's failure is data for the retry decision
+            await self._retry_later(received, exc)
+            return
+        poison = {item.delivery.stream_sequence: item.error for item in failed}
+        done: list[_Received] = []
+        for item in received:
+            error = poison.get(item.delivery.stream_sequence)
+            if error is None:
+                done.append(item)
+            else:
+                await self._give_up(item, error)
+        await self._ack(done)
+
+    async def _retry_later(self, received: list[_Received], exc: Exception) -> None:
+        error = _describe(exc)
+        retry: list[_Received] = []
+        for item in received:
+            if item.delivery.num_delivered >= self._max_deliver:
+                await self._give_up(item, f"failed {item.delivery.num_delivered} times: {error}")
+            else:
+                retry.append(item)
+        if not retry:
+            return
+        deliveries = [item.delivery for item in retry]
+        correlation_ids = sorted({d.correlation_id for d in deliveries if d.correlation_id})
+        if isinstance(exc, TransientError):
+            _log.warning(
+                "batch_retry",
+                consumer=self._durable,
+                count=len(retry),
+                error=error,
+                correlation_ids=correlation_ids,
+            )
+        else:
+            _log.error(
+                "batch_failed",
+                consumer=self._durable,
+                count=len(retry),
+                error=error,
+                correlation_ids=correlation_ids,
+                exc_info=exc,
+            )
+        await self._nak(retry, delay=self._nak_delay)
+        self._observer.on_nak(deliveries, error)
+
+    async def _give_up(self, item: _Received, error: str) -> None:
+        """Dead-letter then term; if the dead letter cannot be stored, retry later instead."""
+        delivery = item.delivery
+        with bound_correlation_id(delivery.correlation_id):
+            letter = Undeliverable(delivery, consumer=self._durable, error=error)
+            try:
+                await dead_letter(self._publisher, self._dead_letter_subject, letter)
+            except PublishError as exc:
+                _log.error(
+                    "dead_letter_failed",
+                    consumer=self._durable,
+                    subject=delivery.subject,
+                    error=str(exc),
+                )
+                await self._nak([item], delay=self._nak_delay)
+                return
+            await self._settle(item, "term", item.msg.term)
+            self._observer.on_dead_letter(delivery, error)
+            _log.warning(
+                "dead_lettered",
+                consumer=self._durable,
+                subject=delivery.subject,
+                count=delivery.event_count,
+                error=error,
+            )
+
+    # --- acknowledgements: plain publishes into the client's buffer, never waited on ----
+
+    async def _ack(self, received: Sequence[_Received]) -> None:
+        for item in received:
+            await self._settle(item, "ack", item.msg.ack)
+        if received:
+            self._observer.on_acked([item.delivery for item in received])
+
+    async def _nak(self, received: Sequence[_Received], delay: float | None) -> None:
+        for item in received:
+            await self._settle(item, "nak", functools.partial(item.msg.nak, delay=delay or None))
+
+    async def _settle(
+        self, item: _Received, action: str, send: Callable[[], Awaitable[None]]
+    ) -> None:
+        if item.msg.is_acked:
+            return  # already settled, e.g. acked just before stop() cancelled the batch
+        try:
+            with translated(f"{action} message {item.delivery.stream_sequence}"):
+                await send()
+        except JetStreamError as exc:
+            # An unsettled message comes back after ack_wait: nothing is lost.
+            _log.warning("settle_failed", consumer=self._durable, action=action, error=str(exc))
+
+    async def _release(self, sub: JetStreamContext.PullSubscription) -> None:
+        """Give back what the server pushed but we never handed out, then unsubscribe."""
+        # nats-py exposes no way to take the buffered messages except its queue.
+        queue = sub._sub._pending_queue
+        leftovers: list[_Received] = []
+        while not queue.empty():
+            msg = queue.get_nowait()
+            if not JetStreamContext.is_status_msg(msg):
+                leftovers.append(_to_delivery(msg))
+        await self._nak(leftovers, delay=None)
+        with contextlib.suppress(JetStreamError), translated("unsubscribe"):
+            await sub.unsubscribe()
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake up at once when stop() is called."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)

@@ -1,0 +1,126 @@
+"""Publishing to JetStream with acknowledgements, many messages in flight, bounded.
+
+Every message is a request that JetStream answers with an ack once the message is stored. A
+publish that gets no answer in time is sent again with the same `Nats-Msg-Id`, so the
+stream's duplicate window drops it if the first one did land. One semaphore per `Publisher`
+bounds the messages in flight across all concurrent callers.
+"""
+
+import asyncio
+from collections.abc import Iterable
+from typing import Final
+
+import structlog
+
+from funnel.jetstream.connection import JetStreamConnection
+from funnel.jetstream.errors import (
+    ConnectionClosedError,
+    JetStreamError,
+    NoRespondersError,
+    NotConnectedError,
+    PublishError,
+    RequestTimeoutError,
+    translated,
+)
+from funnel.jetstream.message import OutboundMessage
+
+_log = structlog.get_logger(__name__)
+
+_RETRY_PAUSE: Final = 0.1  # seconds before the 2nd attempt, doubled after each
+_RETRY_PAUSE_MAX: Final = 2.0
+
+
+def _is_retryable(exc: JetStreamError) -> bool:
+    """Timeouts and outages may clear up; a closed connection or a refusal will not."""
+    if isinstance(exc, ConnectionClosedError):
+        return False
+    return isinstance(exc, RequestTimeoutError | NoRespondersError | NotConnectedError)
+
+
+class Publisher:
+    """Publishes `OutboundMessage`s and returns only when JetStream has stored them."""
+
+    def __init__(
+        self,
+        conn: JetStreamConnection,
+        *,
+        max_in_flight: int = 256,
+        ack_timeout: float = 5.0,
+        attempts: int = 3,
+    ) -> None:
+        if max_in_flight < 1 or attempts < 1 or ack_timeout <= 0:
+            raise ValueError("max_in_flight and attempts must be >= 1, ack_timeout > 0")
+        self._conn = conn
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._ack_timeout = ack_timeout
+        self._attempts = attempts
+
+    async def publish(self, message: OutboundMessage) -> None:
+        """Publish one message and wait for its ack; raises `PublishError` if none comes."""
+        async with self._slots:
+            error = await self._publish_with_retry(message)
+        if error is not None:
+            raise PublishError(f"message not acknowledged: {error}", failed=1, total=1)
+
+    async def publish_all(self, messages: Iterable[OutboundMessage]) -> None:
+        """Publish every message, many at a time, and wait for every ack.
+
+        Raises `PublishError` naming how many were not acknowledged; the others are stored.
+        """
+        tasks: list[asyncio.Task[JetStreamError | None]] = []
+        try:
+            for message in messages:
+                await self._slots.acquire()
+                task = asyncio.create_task(self._publish_with_retry(message))
+                # Released by a callback: a task cancelled before it starts runs no `finally`.
+                task.add_done_callback(self._release_slot)
+                tasks.append(task)
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            raise
+        errors = [result for result in results if result is not None]
+        if errors:
+            raise PublishError(
+                f"{len(errors)} of {len(tasks)} messages not acknowledged: {errors[0]}",
+                failed=len(errors),
+                total=len(tasks),
+            )
+
+    def _release_slot(self, _task: "asyncio.Task[JetStreamError | None]") -> None:
+        self._slots.release()
+
+    async def _publish_with_retry(self, message: OutboundMessage) -> JetStreamError | None:
+        """None once acknowledged; otherwise the last error, after the retries it deserves."""
+        pause = _RETRY_PAUSE
+        error: JetStreamError | None = None
+        for attempt in range(1, self._attempts + 1):
+            try:
+                await self._publish_once(message)
+            except JetStreamError as exc:
+                error = exc
+            else:
+                return None
+            if not _is_retryable(error) or attempt == self._attempts:
+                break
+            _log.warning(
+                "publish_retry",
+                subject=message.subject,
+                msg_id=message.msg_id,
+                attempt=attempt,
+                error=str(error),
+            )
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _RETRY_PAUSE_MAX)
+        return error
+
+    async def _publish_once(self, message: OutboundMessage) -> None:
+        js = self._conn._jetstream
+        with translated(f"publish to {message.subject}"):
+            await js.publish(
+                message.subject,
+                message.payload,
+                timeout=self._ack_timeout,
+                headers=message.wire_headers(),
+            )

@@ -1,0 +1,103 @@
+"""The streams of contract section 4, declared idempotently at start.
+
+`ensure_stream` creates a stream or brings an existing one to the declared configuration, so
+every replica of every service can call it on start without coordinating.
+"""
+
+from dataclasses import dataclass
+from typing import Final
+
+import nats.js.errors
+from nats.js import api
+
+from funnel.events.source import SOURCES
+from funnel.events.subjects import Subjects
+from funnel.jetstream.connection import JetStreamConnection
+from funnel.jetstream.errors import StreamNotFoundError, translated
+
+DEFAULT_DUPLICATE_WINDOW: Final = 120.0  # seconds: a retried publish within it is dropped
+DEAD_LETTER_MAX_AGE: Final = 30 * 24 * 3600.0
+# Batches are at most 1 MB of events; headers and JSON framing need a little more.
+MAX_MESSAGE_BYTES: Final = 2 * 1024 * 1024
+
+_STREAM_NAME_IN_USE: Final = 10058  # exists with a different configuration
+
+
+@dataclass(frozen=True, slots=True)
+class StreamConfig:
+    """A file-backed, limits-retention stream; times are in seconds."""
+
+    name: str
+    subjects: tuple[str, ...]
+    max_age: float
+    duplicate_window: float = DEFAULT_DUPLICATE_WINDOW
+    replicas: int = 1
+    max_message_bytes: int = MAX_MESSAGE_BYTES
+    description: str = ""
+
+    def _to_nats(self) -> api.StreamConfig:
+        return api.StreamConfig(
+            name=self.name,
+            description=self.description or None,
+            subjects=list(self.subjects),
+            retention=api.RetentionPolicy.LIMITS,
+            storage=api.StorageType.FILE,
+            discard=api.DiscardPolicy.OLD,
+            max_age=self.max_age,
+            duplicate_window=self.duplicate_window,
+            num_replicas=self.replicas,
+            max_msg_size=self.max_message_bytes,
+        )
+
+
+def events_stream(subjects: Subjects, *, max_age: float, replicas: int = 1) -> StreamConfig:
+    """`EVENTS`: validated batches of every source, kept `max_age` seconds for replays."""
+    return StreamConfig(
+        name=subjects.events_stream,
+        subjects=tuple(subjects.events(source) for source in SOURCES),
+        max_age=max_age,
+        replicas=replicas,
+        description="Validated event batches, one JSON array per message",
+    )
+
+
+def dead_letter_stream(
+    subjects: Subjects, *, max_age: float = DEAD_LETTER_MAX_AGE, replicas: int = 1
+) -> StreamConfig:
+    """`DEAD_LETTERS`: rejected input (`dlq.gateway`) and given-up batches (`dlq.<consumer>`)."""
+    return StreamConfig(
+        name=subjects.dead_letter_stream,
+        subjects=(subjects.all_dead_letters,),
+        max_age=max_age,
+        replicas=replicas,
+        description="Dead letters; see funnel.jetstream.deadletter for the format",
+    )
+
+
+async def ensure_stream(conn: JetStreamConnection, config: StreamConfig) -> None:
+    """Create the stream, or update it to `config` when it exists with other settings."""
+    declared = config._to_nats()
+    manager = conn._manager
+    with translated(f"declare stream {config.name}"):
+        try:
+            await manager.add_stream(declared)
+        except nats.js.errors.BadRequestError as exc:
+            if exc.err_code != _STREAM_NAME_IN_USE:
+                raise
+            await manager.update_stream(declared)
+
+
+async def stream_exists(conn: JetStreamConnection, stream: str) -> bool:
+    """Whether the stream exists; other failures (no connection, ...) raise."""
+    try:
+        with translated(f"stream info {stream}"):
+            await conn._manager.stream_info(stream)
+    except StreamNotFoundError:
+        return False
+    return True
+
+
+async def check_stream(conn: JetStreamConnection, stream: str) -> None:
+    """Readiness probe: returns if the stream is there, else raises with the reason."""
+    if not await stream_exists(conn, stream):
+        raise StreamNotFoundError(f"stream {stream} does not exist")
