@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from funnel.dlq import app as dlq_app
+
 app = typer.Typer(
     name="funnel",
     help="Ad-funnel event pipeline: webhooks -> NATS JetStream -> PostgreSQL -> reports.",
@@ -75,6 +77,10 @@ def up(
         drain_timeout=drain_timeout,
     )
     raise typer.Exit(run_up(options))
+
+
+# The group module imports only typer; its commands import the rest when they run.
+app.add_typer(dlq_app, name="dlq")
 
 
 def main() -> None:
