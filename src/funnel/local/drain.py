@@ -21,8 +21,14 @@ from funnel.events.subjects import Subjects
 
 _POLL_SECONDS: Final = 0.5
 _PROGRESS_SECONDS: Final = 5.0
+_CONNECT_SECONDS: Final = 5.0
 
 _log = structlog.get_logger(__name__)
+
+
+async def _ignore(_error: Exception) -> None:
+    # Connection errors surface from `connect` itself; nats-py's own report is noise here.
+    return
 
 
 async def _pending(js: Any, stream: str, consumer: str) -> int:
@@ -42,9 +48,17 @@ async def wait_for_drain(
     """
     started = time.monotonic()
     try:
-        nc = await nats.connect(
-            nats_url, connect_timeout=2, allow_reconnect=False, max_reconnect_attempts=0
-        )
+        # nats-py retries a refused first connection forever unless attempts are capped; the
+        # outer bound covers whatever else it may wait for.
+        async with asyncio.timeout(_CONNECT_SECONDS):
+            nc = await nats.connect(
+                nats_url,
+                connect_timeout=2,
+                allow_reconnect=False,
+                max_reconnect_attempts=1,
+                reconnect_time_wait=0.2,
+                error_cb=_ignore,
+            )
     except (nats.errors.Error, OSError) as exc:
         _log.warning("drain_unobservable", error=str(exc) or type(exc).__name__)
         return {}

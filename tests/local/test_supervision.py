@@ -1,0 +1,133 @@
+"""A supervised child: output streamed by line, restarted with backoff, stopped within a bound."""
+
+import asyncio
+import io
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from funnel.local.console import Console
+from funnel.local.process import Backoff, ProcessState, ProcessStateError, ServiceProcess
+
+_FAST = Backoff(initial=0.05, cap=0.1)
+
+
+def _python(code: str) -> tuple[str, ...]:
+    return (sys.executable, "-u", "-c", code)
+
+
+async def _until(predicate: Callable[[], bool], what: str, within: float = 20.0) -> None:
+    """Poll a condition with a bound; the bound fails the test instead of hanging it."""
+    try:
+        async with asyncio.timeout(within):
+            while True:
+                if predicate():
+                    return
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        pytest.fail(f"no {what} within {within:g}s")
+
+
+def _child(
+    name: str,
+    code: str,
+    out: io.StringIO,
+    *,
+    restart: bool = True,
+    backoff: Backoff | None = None,
+    stop_timeout: float = 30.0,
+) -> ServiceProcess:
+    return ServiceProcess(
+        name,
+        _python(code),
+        env={},
+        console=Console(out),
+        restart=restart,
+        backoff=backoff,
+        stop_timeout=stop_timeout,
+    )
+
+
+async def test_output_lines_are_prefixed_and_kept() -> None:
+    """Both stdout and stderr lines appear behind the name and in `last_lines`."""
+    out = io.StringIO()
+    child = _child(
+        "one-shot",
+        "import sys; print('to out'); print('to err', file=sys.stderr); sys.exit(4)",
+        out,
+        restart=False,
+    )
+    child.start()
+    assert await child.wait() == 4
+    assert child.exits == 1
+    assert set(child.last_lines) == {"to out", "to err"}
+    assert "one-shot      | to out" in out.getvalue().splitlines()
+
+
+async def test_a_crashing_child_is_restarted(tmp_path: Path) -> None:
+    """A child that exits on its own is started again, after a backoff, until stopped."""
+    starts = tmp_path / "starts"
+    code = f"open({str(starts)!r}, 'a').write('x'); raise SystemExit(3)"
+    child = _child("crasher", code, io.StringIO(), backoff=_FAST)
+    child.start()
+    await _until(lambda: starts.exists() and len(starts.read_text()) >= 3, "three starts")
+    await child.stop()
+    assert child.exits >= 2
+    assert child.returncode == 3
+    assert child.state is ProcessState.STOPPED
+
+
+async def test_stop_lets_the_child_finish_on_sigterm() -> None:
+    """Stop sends SIGTERM and waits for the child's own clean exit."""
+    code = (
+        "import signal, sys, time\n"
+        "def bye(*_):\n    print('bye'); sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, bye)\nprint('up')\ntime.sleep(60)\n"
+    )
+    child = _child("polite", code, io.StringIO(), stop_timeout=20.0)
+    child.start()
+    await _until(lambda: "up" in child.last_lines, "the child to start")
+    assert await child.stop() == 0
+    assert not child.killed
+    assert child.last_lines[-1] == "bye"
+
+
+async def test_stop_kills_a_child_that_ignores_sigterm() -> None:
+    """Past `stop_timeout` a child still running after SIGTERM gets SIGKILL."""
+    code = (
+        "import signal, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('up')\ntime.sleep(60)\n"
+    )
+    child = _child("stubborn", code, io.StringIO(), stop_timeout=0.3)
+    child.start()
+    await _until(lambda: "up" in child.last_lines, "the child to start")
+    assert await child.stop() == -signal.SIGKILL
+    assert child.killed
+
+
+async def test_starting_twice_is_an_error() -> None:
+    """A process object runs one supervision; a second start is refused loudly."""
+    child = _child("once", "pass", io.StringIO(), restart=False)
+    child.start()
+    with pytest.raises(ProcessStateError):
+        child.start()
+    await child.wait()
+
+
+async def test_a_missing_program_is_reported() -> None:
+    """When the program cannot be started, the reason is in its last lines."""
+    child = ServiceProcess(
+        "ghost", ("/nonexistent/ghost",), env={}, console=Console(io.StringIO()), restart=False
+    )
+    child.start()
+    assert await child.wait() is None
+    assert "cannot start /nonexistent/ghost" in child.last_lines[-1]
+
+
+def test_backoff_doubles_up_to_its_cap() -> None:
+    """Delays double from the initial one and stop growing at the cap."""
+    backoff = Backoff(initial=1.0, cap=5.0)
+    assert [backoff.delay(n) for n in range(1, 6)] == [1.0, 2.0, 4.0, 5.0, 5.0]
