@@ -79,6 +79,14 @@ def up(
     raise typer.Exit(run_up(options))
 
 
+@app.command()
+def reporter() -> None:
+    """The reporter: the report API over PostgreSQL (port 3003 unless PORT says otherwise)."""
+    from funnel.reporter import ReporterSettings, run
+
+    run(ReporterSettings())
+
+
 # The group module imports only typer; its commands import the rest when they run.
 app.add_typer(dlq_app, name="dlq")
 

@@ -7,6 +7,7 @@ exactly once in every summary. `rebuild_summaries` recomputes everything from `e
 `0002_summaries`; docs/storage.md ("Summary tables") explains how reports combine them.
 """
 
+from itertools import pairwise
 from typing import Final, Literal
 
 import asyncpg
@@ -33,8 +34,8 @@ _IS_TRANSACTION = (
 
 #: The demographic facts of one event row `e`: (dimension, value, detail, followers).
 #: Facebook: every event has gender, age, country and city. TikTok: every event has a
-#: follower count (counted in its bin, summed for the average); device and country come
-#: from top-funnel events only. `value IS NULL` rows are dropped by the caller.
+#: follower count (counted in its bin, summed on the `all` row for the average); device and
+#: country come from top-funnel events only. `value IS NULL` rows are dropped by the caller.
 AUDIENCE_FACTS: Final = """
     (VALUES
         ('all', '', '', e.followers),
@@ -42,7 +43,7 @@ AUDIENCE_FACTS: Final = """
         ('age', e.age::text, '', NULL),
         ('country', e.country, '', NULL),
         ('city', CASE WHEN e.city IS NOT NULL THEN e.country END, e.city, NULL),
-        ('followers', funnel_followers_bin(e.followers)::text, '', e.followers),
+        ('followers', funnel_followers_bin(e.followers)::text, '', NULL),
         ('device', e.device, '', NULL)
     ) AS f(dimension, value, detail, followers)
 """
@@ -157,12 +158,12 @@ _REBUILD: Final = ";".join(
         _count_events("events", EVENT_GRAINS[:1]),
         *(
             _roll_up("event_counts", _EVENT_KEYS, _EVENT_SUMS, finer, coarser)
-            for finer, coarser in zip(EVENT_GRAINS, EVENT_GRAINS[1:], strict=False)
+            for finer, coarser in pairwise(EVENT_GRAINS)
         ),
         _count_audience("events", AUDIENCE_GRAINS[:1]),
         *(
             _roll_up("audience_counts", _AUDIENCE_KEYS, _AUDIENCE_SUMS, finer, coarser)
-            for finer, coarser in zip(AUDIENCE_GRAINS, AUDIENCE_GRAINS[1:], strict=False)
+            for finer, coarser in pairwise(AUDIENCE_GRAINS)
         ),
         _add_campaigns("events"),
         """

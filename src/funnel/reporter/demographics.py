@@ -1,0 +1,228 @@
+"""`/reports/demographics`: distinct users per source, described by their latest event.
+
+Exact without grouping a range's events by user: summary rows count every event's facts
+(gender, age, country, city, follower bin, device). Users seen more than once in the range
+are few, and each has a `repeat_events` row there; their events are read, their per-event
+facts taken back out, and the facts of their latest event (latest top-funnel event for
+TikTok's device and country) put in once. Exact follower order statistics read only the
+one or two follower bins that hold the wanted ranks.
+"""
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final, get_args
+
+import asyncpg
+
+from funnel.db.summaries import AUDIENCE_GRAINS
+from funnel.events.facebook import Gender
+from funnel.events.source import SOURCES, Source
+from funnel.events.tiktok import TiktokDevice
+from funnel.reporter import queries
+from funnel.reporter.catalog import TOP_SIZE
+from funnel.reporter.models import (
+    CityUsers,
+    CountryUsers,
+    DemographicsFilters,
+    DemographicsReport,
+    FacebookAudience,
+    FollowerStats,
+    TiktokAudience,
+)
+from funnel.reporter.params import DemographicsQuery
+from funnel.reporter.ranges import OPEN_END, OPEN_START, split_range
+from funnel.reporter.wire import iso
+
+# (dimension, value, detail) as in `funnel.db.summaries.AUDIENCE_FACTS`.
+Fact = tuple[str, str, str]
+_ALL: Final[Fact] = ("all", "", "")
+# TikTok's device and country describe a user by their latest top-funnel event.
+_TOP_FUNNEL: Final = frozenset({"device", "country"})
+
+_AGE_GROUPS: Final = (
+    ("<18", 0, 17),
+    ("18-24", 18, 24),
+    ("25-34", 25, 34),
+    ("35-44", 35, 44),
+    ("45-54", 45, 54),
+    ("55-64", 55, 64),
+    ("65+", 65, None),
+)
+_TIERS: Final = (
+    ("<1k", 0, 1_000),
+    ("1k-10k", 1_000, 10_000),
+    ("10k-100k", 10_000, 100_000),
+    ("100k-1M", 100_000, 1_000_000),
+    ("1M+", 1_000_000, None),
+)
+
+
+def _facts(row: Mapping[str, Any]) -> list[tuple[Fact, int]]:
+    """The facts one event row counts for, each with the followers it adds to the sum."""
+    facts: list[tuple[Fact, int]] = [(_ALL, row["followers"] or 0)]
+    if row["gender"] is not None:
+        facts.append((("gender", row["gender"], ""), 0))
+    if row["age"] is not None:
+        facts.append((("age", str(row["age"]), ""), 0))
+    if row["country"] is not None:
+        facts.append((("country", row["country"], ""), 0))
+    if row["city"] is not None:
+        facts.append((("city", row["country"], row["city"]), 0))
+    if row["followers_bin"] is not None:
+        facts.append((("followers", str(row["followers_bin"]), ""), 0))
+    if row["device"] is not None:
+        facts.append((("device", row["device"], ""), 0))
+    return facts
+
+
+@dataclass
+class _Audience:
+    """One source's users: fact counts, and the follower values the corrections moved."""
+
+    counts: Counter[Fact] = field(default_factory=Counter)
+    followers_sum: int = 0
+    removed: defaultdict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    added: defaultdict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+    def count(self, row: Mapping[str, Any], sign: int, dimensions: frozenset[str] | None) -> None:
+        for fact, followers in _facts(row):
+            if dimensions is None or fact[0] in dimensions:
+                self.counts[fact] += sign
+                self.followers_sum += sign * followers
+        if row["followers_bin"] is not None and (dimensions is None or "followers" in dimensions):
+            moved = self.removed if sign < 0 else self.added
+            moved[row["followers_bin"]].append(row["followers"])
+
+    def correct(self, source: Source, events: list[Mapping[str, Any]]) -> None:
+        """Count one user once, by their latest event, instead of once per event."""
+        events.sort(key=lambda row: (row["occurred_at"], row["event_id"]))
+        for row in events:
+            self.count(row, -1, None)
+        if source != "tiktok":
+            self.count(events[-1], +1, None)
+            return
+        latest_dimensions = frozenset(fact[0] for fact, _ in _facts(events[-1])) - _TOP_FUNNEL
+        self.count(events[-1], +1, latest_dimensions)
+        tops = [row for row in events if row["funnel_stage"] == "top"]
+        if tops:
+            self.count(tops[-1], +1, _TOP_FUNNEL)
+
+    def values(self, dimension: str) -> dict[str, int]:
+        return {f[1]: n for f, n in self.counts.items() if f[0] == dimension and n}
+
+    def top(self, dimension: str) -> list[tuple[Fact, int]]:
+        found = [(f, n) for f, n in self.counts.items() if f[0] == dimension and n > 0]
+        return sorted(found, key=lambda item: (-item[1], item[0][2], item[0][1]))[:TOP_SIZE]
+
+
+class _FollowerRanks:
+    """The k-th smallest follower count among users, reading one bin at a time."""
+
+    def __init__(
+        self, conn: asyncpg.Connection, start: datetime, end: datetime, audience: _Audience
+    ) -> None:
+        self._conn, self._start, self._end, self._audience = conn, start, end, audience
+        self._bins = sorted((int(bin_), n) for bin_, n in audience.values("followers").items())
+        self._loaded: dict[int, list[int]] = {}
+
+    async def _bin_values(self, bin_: int) -> list[int]:
+        if bin_ not in self._loaded:
+            values = Counter(
+                await queries.followers_in_bin(self._conn, self._start, self._end, bin_)
+            )
+            values.subtract(self._audience.removed.get(bin_, []))
+            values.update(self._audience.added.get(bin_, []))
+            self._loaded[bin_] = sorted(values.elements())
+        return self._loaded[bin_]
+
+    async def kth(self, k: int) -> int:
+        for bin_, n in self._bins:
+            if k < n:
+                return (await self._bin_values(bin_))[k]
+            k -= n
+        raise IndexError("rank beyond the number of users")
+
+
+async def _follower_stats(ranks: _FollowerRanks, users: int, total: int) -> FollowerStats:
+    if users == 0:
+        return FollowerStats(min=None, max=None, avg=None, median=None)
+    middle = (users - 1) // 2
+    low = await ranks.kth(middle)
+    median = low if users % 2 else (low + await ranks.kth(middle + 1)) / 2
+    return FollowerStats(
+        min=await ranks.kth(0),
+        max=await ranks.kth(users - 1),
+        avg=round(total / users, 2),
+        median=median,
+    )
+
+
+def _groups(
+    values: dict[str, int], groups: Sequence[tuple[str, int, int | None]]
+) -> dict[str, int]:
+    result = dict.fromkeys((name for name, _, _ in groups), 0)
+    for value, n in values.items():
+        number = int(value)
+        for name, low, high in groups:
+            if number >= low and (high is None or number <= high):
+                result[name] += n
+                break
+    return result
+
+
+def _facebook(audience: _Audience) -> FacebookAudience:
+    genders = audience.values("gender")
+    return FacebookAudience(
+        users=audience.counts[_ALL],
+        gender={gender: genders.get(gender, 0) for gender in get_args(Gender)},
+        age_groups=_groups(audience.values("age"), _AGE_GROUPS),
+        top_countries=[CountryUsers(country=f[1], users=n) for f, n in audience.top("country")],
+        top_cities=[CityUsers(country=f[1], city=f[2], users=n) for f, n in audience.top("city")],
+    )
+
+
+async def _tiktok(ranks: _FollowerRanks, audience: _Audience) -> TiktokAudience:
+    devices = audience.values("device")
+    # Tier limits are bin bounds: a bin's lower bound tells its tier.
+    tiers = [(name, low, None if high is None else high - 1) for name, low, high in _TIERS]
+    users = audience.counts[_ALL]
+    return TiktokAudience(
+        users=users,
+        followers=await _follower_stats(ranks, users, audience.followers_sum),
+        follower_tiers=_groups(audience.values("followers"), tiers),
+        devices={device: devices.get(device, 0) for device in get_args(TiktokDevice)},
+        top_countries=[CountryUsers(country=f[1], users=n) for f, n in audience.top("country")],
+    )
+
+
+async def demographics_report(
+    conn: asyncpg.Connection, query: DemographicsQuery
+) -> DemographicsReport:
+    start, end = query.start or OPEN_START, query.end or OPEN_END
+    sources: list[Source] = [query.source] if query.source else list(SOURCES)
+    audiences = {source: _Audience() for source in sources}
+    pieces = split_range(start, end, AUDIENCE_GRAINS)
+    for row in await queries.count_audience(conn, pieces, sources):
+        audience = audiences[row["source"]]
+        audience.counts[(row["dimension"], row["value"], row["detail"])] += row["events"]
+        if row["dimension"] == "all":
+            audience.followers_sum += row["followers"]
+    by_user: defaultdict[tuple[Source, str], list[Mapping[str, Any]]] = defaultdict(list)
+    for row in await queries.repeat_user_events(conn, start, end, sources):
+        by_user[(row["source"], row["user_id"])].append(row)
+    for (source, _), events in by_user.items():
+        audiences[source].correct(source, events)
+    filters = DemographicsFilters(from_=iso(query.start), to=iso(query.end), source=query.source)
+    return DemographicsReport(
+        filters=filters,
+        facebook=_facebook(audiences["facebook"]) if "facebook" in audiences else None,
+        tiktok=(
+            await _tiktok(
+                _FollowerRanks(conn, start, end, audiences["tiktok"]), audiences["tiktok"]
+            )
+            if "tiktok" in audiences
+            else None
+        ),
+    )

@@ -1,0 +1,243 @@
+"""Every SQL statement of the reporter, and the read-only snapshot they run in.
+
+A report runs all its statements in one REPEATABLE READ READ ONLY transaction, so summary
+rows and raw events agree even while collectors commit. Statements over a list of `Piece`s
+read whole buckets from a summary table and the raw edges from `events`; SQL text is built
+only from constants and grain names, every value is a bound parameter.
+"""
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any, Final
+
+import asyncpg
+
+from funnel.db import DatabaseUnavailableError, is_unavailable
+from funnel.db.summaries import AUDIENCE_FACTS, TRANSACTIONAL_EVENT_TYPES
+from funnel.events.source import Source
+from funnel.reporter.catalog import Interval
+from funnel.reporter.ranges import Piece
+
+# asyncpg.Record: read by column name.
+Row = Mapping[str, Any]
+
+_IS_TRANSACTION: Final = (
+    "e.purchase_amount IS NOT NULL AND (e.source, e.event_type) IN ("
+    + ", ".join(f"('{source}', '{kind}')" for source, kind in TRANSACTIONAL_EVENT_TYPES.items())
+    + ")"
+)
+
+
+@asynccontextmanager
+async def snapshot(pool: asyncpg.Pool, timeout_seconds: float) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection inside a consistent read-only snapshot.
+
+    Database failures (down, restarting, too slow) leave as `DatabaseUnavailableError`.
+    """
+    try:
+        async with (
+            pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            # Plans are made for each range's real size; compiling plans costs more than
+            # these short queries save.
+            await conn.execute(
+                "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off;"
+                f" SET LOCAL statement_timeout = {int(timeout_seconds * 1000)}"
+            )
+            yield conn
+    except asyncpg.QueryCanceledError as exc:
+        raise DatabaseUnavailableError("the report took too long") from exc
+    except DatabaseUnavailableError:
+        raise
+    except Exception as exc:
+        if is_unavailable(exc):
+            raise DatabaseUnavailableError(str(exc) or type(exc).__name__) from exc
+        raise
+
+
+def _union(
+    pieces: Sequence[Piece], summary: str, raw: str, first_param: int
+) -> tuple[str, list[Any]]:
+    """`summary`/`raw` SELECTs (with {grain}, {start}, {end} placeholders) per piece."""
+    parts, args = [], []
+    number = first_param
+    for piece in pieces:
+        start, end = f"${number}", f"${number + 1}"
+        args += [piece.start, piece.end]
+        number += 2
+        if piece.grain is None:
+            parts.append(raw.format(start=start, end=end))
+        else:
+            parts.append(summary.format(grain=f"'{piece.grain}'", start=start, end=end))
+    if not parts:
+        parts.append(summary.format(grain="NULL", start="NULL", end="NULL"))
+    return " UNION ALL ".join(f"({part})" for part in parts), args
+
+
+async def count_events(
+    conn: asyncpg.Connection,
+    pieces: Sequence[Piece],
+    sources: Sequence[Source],
+    funnel_stage: str | None,
+    event_type: str | None,
+    interval: Interval | None,
+) -> list[Row]:
+    """(bucket, source, funnel_stage, event_type, events); bucket is NULL without interval."""
+    bucket = "date_trunc($4, {column}, 'UTC')" if interval else "NULL::timestamptz"
+    filters = (
+        "source = ANY($1::text[]) AND ($2::text IS NULL OR funnel_stage = $2)"
+        " AND ($3::text IS NULL OR event_type = $3)"
+    )
+    summary = (
+        f"SELECT {bucket.format(column='bucket')} AS bucket, source, funnel_stage, event_type,"
+        " events FROM event_counts WHERE grain = {grain} AND bucket >= {start}"
+        f" AND bucket < {{end}} AND {filters}"
+    )
+    raw = (
+        f"SELECT {bucket.format(column='occurred_at')}, source, funnel_stage, event_type,"
+        " count(*) FROM events WHERE occurred_at >= {start} AND occurred_at < {end}"
+        f" AND {filters} GROUP BY 1, 2, 3, 4"
+    )
+    union, args = _union(pieces, summary, raw, 5)
+    sql = (
+        "SELECT bucket, source, funnel_stage, event_type, sum(events)::bigint AS events"
+        f" FROM ({union}) AS pieces GROUP BY 1, 2, 3, 4"
+    )
+    return list(
+        await conn.fetch(sql, list(sources), funnel_stage, event_type, interval or "day", *args)
+    )
+
+
+async def sum_revenue(
+    conn: asyncpg.Connection, pieces: Sequence[Piece], sources: Sequence[Source]
+) -> list[Row]:
+    """(source, revenue, transactions, campaign_transactions) of the transactional events."""
+    summary = (
+        "SELECT source, revenue, transactions, campaign_transactions FROM event_counts"
+        " WHERE grain = {grain} AND bucket >= {start} AND bucket < {end}"
+        " AND source = ANY($1::text[]) AND transactions > 0"
+    )
+    raw = (
+        "SELECT e.source, sum(e.purchase_amount), count(*), count(e.campaign_id) FROM events e"
+        " WHERE e.occurred_at >= {start} AND e.occurred_at < {end}"
+        f" AND e.source = ANY($1::text[]) AND {_IS_TRANSACTION} GROUP BY 1"
+    )
+    union, args = _union(pieces, summary, raw, 2)
+    sql = (
+        "SELECT source, sum(revenue) AS revenue, sum(transactions)::bigint AS transactions,"
+        " sum(campaign_transactions)::bigint AS campaign_transactions"
+        f" FROM ({union}) AS pieces GROUP BY 1"
+    )
+    return list(await conn.fetch(sql, list(sources), *args))
+
+
+async def campaign_revenue(
+    conn: asyncpg.Connection,
+    campaign_id: str,
+    start: datetime,
+    end: datetime,
+    sources: Sequence[Source],
+) -> list[Row]:
+    """(source, revenue, transactions) of one campaign in the range."""
+    sql = (
+        "SELECT e.source, sum(e.purchase_amount) AS revenue, count(*) AS transactions"
+        " FROM events e WHERE e.campaign_id = $1 AND e.occurred_at >= $2 AND e.occurred_at < $3"
+        f" AND e.source = ANY($4::text[]) AND {_IS_TRANSACTION} GROUP BY 1"
+    )
+    return list(await conn.fetch(sql, campaign_id, start, end, list(sources)))
+
+
+async def top_campaigns_in_range(
+    conn: asyncpg.Connection,
+    start: datetime,
+    end: datetime,
+    sources: Sequence[Source],
+    limit: int,
+) -> list[Row]:
+    """(campaign_id, revenue, transactions): the best `limit`, from the range's raw rows."""
+    sql = (
+        "SELECT e.campaign_id, sum(e.purchase_amount) AS revenue, count(*) AS transactions"
+        " FROM events e WHERE e.occurred_at >= $1 AND e.occurred_at < $2"
+        f" AND e.source = ANY($3::text[]) AND e.campaign_id IS NOT NULL AND {_IS_TRANSACTION}"
+        " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $4"
+    )
+    return list(await conn.fetch(sql, start, end, list(sources), limit))
+
+
+async def campaign_candidates(
+    conn: asyncpg.Connection,
+    start: datetime,
+    end: datetime,
+    sources: Sequence[Source],
+    offset: int,
+    limit: int,
+) -> list[Row]:
+    """(campaign_id, bound, revenue, transactions) for the campaigns ranked offset..+limit
+    by all-time revenue (`bound`), with their revenue in the range (NULL when none)."""
+    sql = (
+        "SELECT t.campaign_id, t.revenue AS bound, r.revenue, r.transactions"
+        " FROM (SELECT campaign_id, revenue FROM campaign_totals"
+        "       ORDER BY revenue DESC, campaign_id OFFSET $4 LIMIT $5) AS t"
+        " CROSS JOIN LATERAL (SELECT sum(e.purchase_amount) AS revenue, count(*) AS transactions"
+        "       FROM events e WHERE e.campaign_id = t.campaign_id"
+        "       AND e.occurred_at >= $1 AND e.occurred_at < $2"
+        f"      AND e.source = ANY($3::text[]) AND {_IS_TRANSACTION}) AS r"
+        " ORDER BY t.revenue DESC, t.campaign_id"
+    )
+    return list(await conn.fetch(sql, start, end, list(sources), offset, limit))
+
+
+async def count_audience(
+    conn: asyncpg.Connection, pieces: Sequence[Piece], sources: Sequence[Source]
+) -> list[Row]:
+    """(source, dimension, value, detail, events, followers), counted per event."""
+    summary = (
+        "SELECT source, dimension, value, detail, events, followers FROM audience_counts"
+        " WHERE grain = {grain} AND bucket >= {start} AND bucket < {end}"
+        " AND source = ANY($1::text[])"
+    )
+    raw = (
+        "SELECT e.source, f.dimension, f.value, f.detail, count(*), coalesce(sum(f.followers), 0)"
+        f" FROM events e CROSS JOIN LATERAL {AUDIENCE_FACTS.replace('{', '{{').replace('}', '}}')}"
+        " WHERE e.occurred_at >= {start} AND e.occurred_at < {end}"
+        " AND e.source = ANY($1::text[]) AND f.value IS NOT NULL GROUP BY 1, 2, 3, 4"
+    )
+    union, args = _union(pieces, summary, raw, 2)
+    sql = (
+        "SELECT source, dimension, value, detail, sum(events)::bigint AS events,"
+        f" sum(followers)::bigint AS followers FROM ({union}) AS pieces GROUP BY 1, 2, 3, 4"
+    )
+    return list(await conn.fetch(sql, list(sources), *args))
+
+
+async def repeat_user_events(
+    conn: asyncpg.Connection, start: datetime, end: datetime, sources: Sequence[Source]
+) -> list[Row]:
+    """Every event in the range of the users that may have more than one there."""
+    sql = (
+        "WITH candidates AS (SELECT DISTINCT source, user_id FROM repeat_events"
+        "   WHERE source = ANY($3::text[]) AND occurred_at >= $1 AND occurred_at < $2)"
+        " SELECT e.source, e.user_id, e.event_id, e.occurred_at, e.funnel_stage, e.gender,"
+        "   e.age, e.country, e.city, e.followers,"
+        "   funnel_followers_bin(e.followers) AS followers_bin, e.device"
+        " FROM candidates c JOIN events e ON e.user_id = c.user_id AND e.source = c.source"
+        " WHERE e.occurred_at >= $1 AND e.occurred_at < $2"
+    )
+    return list(await conn.fetch(sql, start, end, list(sources)))
+
+
+async def followers_in_bin(
+    conn: asyncpg.Connection, start: datetime, end: datetime, followers_bin: int
+) -> list[int]:
+    """Follower counts of the TikTok events in the range whose bin starts at `followers_bin`."""
+    sql = (
+        "SELECT followers FROM events WHERE source = 'tiktok'"
+        " AND funnel_followers_bin(followers) = $3 AND occurred_at >= $1 AND occurred_at < $2"
+    )
+    return [row[0] for row in await conn.fetch(sql, start, end, followers_bin)]
+
+
+async def check_database(conn: asyncpg.Connection) -> None:
+    await conn.fetchval("SELECT 1")

@@ -1,0 +1,149 @@
+"""`/reports/revenue`: exact sums of transactional events, and the top campaigns.
+
+Totals come from `event_counts` (whole buckets) plus the raw edges. Top campaigns take the
+cheaper of two exact paths, chosen from the range's number of campaign transactions:
+
+- few: aggregate the range's transactional rows (a covering partial index);
+- many: walk `campaign_totals` by all-time revenue, reading each campaign's revenue in the
+  range through its index, and stop once the 10th best in the range beats the all-time
+  revenue of every campaign not yet read (revenue in a range never exceeds all-time).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Final
+
+import asyncpg
+
+from funnel.db.summaries import EVENT_GRAINS
+from funnel.events.source import SOURCES, Source
+from funnel.reporter import queries
+from funnel.reporter.catalog import TOP_SIZE
+from funnel.reporter.models import CampaignRevenue, RevenueFilters, RevenueReport, SourceRevenue
+from funnel.reporter.money import average, to_money
+from funnel.reporter.params import RevenueQuery
+from funnel.reporter.ranges import OPEN_END, OPEN_START, split_range
+from funnel.reporter.wire import iso
+
+# Reading one campaign through its index costs about this many rows of the range scan;
+# the walk stops being worth it once it would read more than range rows / this.
+_PROBE_COST: Final = 8
+# Below this many campaign transactions in the range, aggregating them is cheapest anyway.
+_RAW_LIMIT: Final = 4_000
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class _Ranked:
+    """Sorts best first: most revenue, then campaign id."""
+
+    negative_revenue: Decimal
+    campaign_id: str
+    transactions: int
+
+    def to_model(self) -> CampaignRevenue:
+        return CampaignRevenue(
+            campaign_id=self.campaign_id,
+            revenue=to_money(-self.negative_revenue),
+            transactions=self.transactions,
+        )
+
+
+async def _walk_campaigns(
+    conn: asyncpg.Connection,
+    start: datetime,
+    end: datetime,
+    sources: Sequence[Source],
+    in_range: int,
+    all_time: int,
+) -> list[_Ranked] | None:
+    """The top campaigns by the all-time-bound walk, or None when a scan is cheaper."""
+    budget = in_range // _PROBE_COST
+    # About TOP_SIZE / fraction campaigns must be read to meet TOP_SIZE of them in range.
+    page = max(4 * TOP_SIZE, 2 * TOP_SIZE * all_time // max(in_range, 1))
+    found: list[_Ranked] = []
+    offset = 0
+    while offset + page <= budget:
+        rows = await queries.campaign_candidates(conn, start, end, sources, offset, page)
+        offset += len(rows)
+        found += [
+            _Ranked(-row["revenue"], row["campaign_id"], row["transactions"])
+            for row in rows
+            if row["transactions"]
+        ]
+        found = sorted(found)[:TOP_SIZE]
+        if len(rows) < page:
+            return found
+        if len(found) == TOP_SIZE and -found[-1].negative_revenue > rows[-1]["bound"]:
+            return found
+        page *= 2
+    return None
+
+
+async def _top_campaigns(
+    conn: asyncpg.Connection,
+    start: datetime,
+    end: datetime,
+    sources: Sequence[Source],
+    in_range: int,
+) -> list[_Ranked]:
+    if in_range == 0:
+        return []
+    if in_range > _RAW_LIMIT:
+        everything = split_range(OPEN_START, OPEN_END, EVENT_GRAINS)
+        totals = await queries.sum_revenue(conn, everything, sources)
+        all_time = sum(row["campaign_transactions"] for row in totals)
+        walked = await _walk_campaigns(conn, start, end, sources, in_range, all_time)
+        if walked is not None:
+            return walked
+    rows = await queries.top_campaigns_in_range(conn, start, end, sources, TOP_SIZE)
+    return [_Ranked(-row["revenue"], row["campaign_id"], row["transactions"]) for row in rows]
+
+
+async def revenue_report(conn: asyncpg.Connection, query: RevenueQuery) -> RevenueReport:
+    start, end = query.start or OPEN_START, query.end or OPEN_END
+    sources = [query.source] if query.source else list(SOURCES)
+    revenue: dict[str, Decimal] = dict.fromkeys(sources, Decimal(0))
+    transactions: dict[str, int] = dict.fromkeys(sources, 0)
+    if query.campaign_id is not None:
+        rows = await queries.campaign_revenue(conn, query.campaign_id, start, end, sources)
+        for row in rows:
+            revenue[row["source"]] += row["revenue"]
+            transactions[row["source"]] += row["transactions"]
+        top = (
+            [
+                _Ranked(
+                    -sum(revenue.values(), Decimal(0)),
+                    query.campaign_id,
+                    sum(transactions.values()),
+                )
+            ]
+            if rows
+            else []
+        )
+    else:
+        pieces = split_range(start, end, EVENT_GRAINS)
+        campaign_transactions = 0
+        for row in await queries.sum_revenue(conn, pieces, sources):
+            revenue[row["source"]] += row["revenue"]
+            transactions[row["source"]] += row["transactions"]
+            campaign_transactions += row["campaign_transactions"]
+        top = await _top_campaigns(conn, start, end, sources, campaign_transactions)
+    total, count = sum(revenue.values(), Decimal(0)), sum(transactions.values())
+    return RevenueReport(
+        filters=RevenueFilters(
+            from_=iso(query.start),
+            to=iso(query.end),
+            source=query.source,
+            campaign_id=query.campaign_id,
+        ),
+        total_revenue=to_money(total),
+        transactions=count,
+        average_order_value=average(total, count),
+        by_source=[
+            SourceRevenue(source=s, revenue=to_money(revenue[s]), transactions=transactions[s])
+            for s in sources
+        ],
+        top_campaigns=[ranked.to_model() for ranked in top],
+    )
