@@ -1,10 +1,11 @@
 """Fixtures for the deployment files: merged compose models and the external checkers.
 
 `promtool` (Debian's `prometheus` package) and `nginx` are not Python packages: a test that
-needs one is skipped, saying so, when it is missing. `.ci/run` installs both, so CI never
-skips them.
+needs one is skipped, saying so, when it is missing, and fails instead under CI (`CI` set),
+where `.ci/run` installs both.
 """
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,10 @@ def _tool(name: str) -> Path:
     # nginx lives in /usr/sbin, which is not on every user's PATH.
     found = shutil.which(name) or shutil.which(name, path="/usr/sbin")
     if found is None:
-        pytest.skip(f"{name} is not installed (Debian package; .ci/run installs it)")
+        reason = f"{name} is not installed (a Debian package; .ci/run installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
     return Path(found)
 
 
