@@ -6,7 +6,10 @@ services; the options override them. Heavy imports happen inside the commands so
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -59,10 +62,29 @@ def _run(
             return await work(conn, subjects)
 
     try:
-        return asyncio.run(main())
+        with _warnings_to_stderr():
+            return asyncio.run(main())
     except (JetStreamError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
+
+
+@contextlib.contextmanager
+def _warnings_to_stderr() -> Iterator[None]:
+    """Stdout is for the answer: only warnings are logged, to stderr, while a command runs."""
+    import structlog
+
+    previous = structlog.get_config()
+    structlog.configure(
+        processors=[structlog.processors.add_log_level, structlog.dev.ConsoleRenderer()],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    try:
+        yield
+    finally:
+        structlog.configure(**previous)
 
 
 def _summary(letter: "DeadLetter") -> dict[str, Any]:

@@ -20,8 +20,14 @@ from nats.aio.client import Client
 from nats.aio.client import Server as _Server
 from nats.js import JetStreamContext
 from nats.js.manager import JetStreamManager
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, stop_never
-from tenacity import wait_exponential_jitter as _wait_exponential_jitter
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_never,
+    wait_exponential,
+    wait_random,
+)
 
 from funnel.jetstream.errors import (
     ConnectionClosedError,
@@ -164,7 +170,8 @@ class JetStreamConnection:
         )
         retrying = AsyncRetrying(
             stop=stop,
-            wait=_wait_exponential_jitter(initial=0.2, max=self._reconnect_wait_max),
+            wait=wait_exponential(multiplier=0.2, max=self._reconnect_wait_max)
+            + wait_random(0, 0.2),
             retry=retry_if_exception_type(NotConnectedError),
             reraise=True,
         )

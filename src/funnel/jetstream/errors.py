@@ -116,7 +116,9 @@ def _translate_api_error(exc: nats.js.errors.APIError, action: str) -> JetStream
         return MessageNotFoundError(f"{action}: {description}")
     if isinstance(exc, nats.js.errors.ServiceUnavailableError) and exc.code is None:
         # nats-py raises a bare 503 when nothing answered the API request.
-        return NoRespondersError(f"{action}: JetStream is not available")
+        return NoRespondersError(
+            f"{action}: no JetStream responder (stream or consumer missing, or JetStream down)"
+        )
     return ServerRejectedError(
         f"{action}: {description} (code {exc.code}, err_code {exc.err_code})",
         code=exc.code,

@@ -44,7 +44,8 @@ class StreamConfig:
             storage=api.StorageType.FILE,
             discard=api.DiscardPolicy.OLD,
             max_age=self.max_age,
-            duplicate_window=self.duplicate_window,
+            # JetStream refuses a duplicate window longer than the stream keeps messages.
+            duplicate_window=min(self.duplicate_window, self.max_age),
             num_replicas=self.replicas,
             max_msg_size=self.max_message_bytes,
         )

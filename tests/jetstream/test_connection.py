@@ -1,0 +1,125 @@
+"""The connection: readiness probe, loud misuse, retries at start, surviving a lost server."""
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import structlog
+from jetstream_traffic import Recorder, batch_message, eventually
+from structlog.testing import capture_logs
+
+from funnel.events import Subjects
+from funnel.jetstream import (
+    ConnectionClosedError,
+    ConnectionState,
+    JetStreamConnection,
+    JetStreamError,
+    NotConnectedError,
+    Publisher,
+    PullConsumer,
+    dead_letter_stream,
+    ensure_consumer,
+    ensure_stream,
+    events_stream,
+)
+from funnel.local import EmbeddedNats, free_port
+
+
+async def test_check_passes_while_open_and_fails_loudly_after_close(nats_url: str) -> None:
+    """check() returns on a live connection; any use after close raises ConnectionClosedError."""
+    conn = JetStreamConnection(nats_url, "probe")
+    with pytest.raises(NotConnectedError, match="not open"):
+        await conn.check()
+    async with conn:
+        assert conn.is_connected
+        await conn.check()
+    assert conn.state is ConnectionState.CLOSED
+    assert not conn.is_connected
+    with pytest.raises(ConnectionClosedError, match="closed"):
+        await conn.check()
+    with pytest.raises(JetStreamError, match="open it once"):
+        await conn.__aenter__()
+
+
+async def test_start_gives_up_after_max_connect_attempts() -> None:
+    """With nothing listening, entering fails after the allowed attempts, with the reason."""
+    conn = JetStreamConnection(
+        f"nats://127.0.0.1:{free_port()}", "nobody", connect_timeout=1, max_connect_attempts=2
+    )
+    with capture_logs() as logs, pytest.raises(NotConnectedError, match="cannot connect"):
+        await conn.__aenter__()
+    assert [line["attempt"] for line in logs if line["event"] == "nats_connect_failed"] == [1, 2]
+    assert conn.state is ConnectionState.CLOSED
+
+
+async def test_lost_server_is_survived(tmp_path: Path) -> None:
+    """The server stops and comes back on the same port and store: the connection reports
+    the outage, reconnects, and publishing and consuming carry on without loss."""
+    server = EmbeddedNats(tmp_path / "nats")
+    server.start()
+    subjects = Subjects("lost")
+    subject = subjects.events("facebook")
+    recorder = Recorder()
+    try:
+        with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+            async with JetStreamConnection(server.url, "survivor", reconnect_wait_max=0.5) as conn:
+                await ensure_stream(conn, events_stream(subjects, max_age=3600))
+                await ensure_stream(conn, dead_letter_stream(subjects))
+                await ensure_consumer(
+                    conn, subjects.events_stream, "fb-collector", subject, ack_wait=30
+                )
+                consumer = PullConsumer(
+                    conn,
+                    stream=subjects.events_stream,
+                    durable="fb-collector",
+                    handler=recorder,
+                    dead_letter_subject=subjects.dlq("fb-collector"),
+                    fetch_timeout=0.5,
+                )
+                running = asyncio.create_task(consumer.run())
+                publisher = Publisher(conn, ack_timeout=5, attempts=5)
+                await publisher.publish(batch_message(subject, 0, 10))
+                await eventually(lambda: len(recorder.event_ids) == 10, what="first batch")
+
+                await asyncio.to_thread(server.stop)
+                await eventually(lambda: not conn.is_connected, what="disconnect noticed")
+                with pytest.raises(NotConnectedError, match="not connected"):
+                    await conn.check()
+
+                await asyncio.to_thread(server.start)
+                await eventually(lambda: conn.is_connected, what="reconnected")
+                await conn.check()
+                await publisher.publish(batch_message(subject, 10, 10))
+                await eventually(lambda: len(recorder.event_ids) == 20, what="second batch")
+
+                await consumer.stop(timeout=5)
+                await running
+    finally:
+        server.stop()
+
+    assert sorted(recorder.event_ids) == sorted(f"ev-{n}" for n in range(20))
+    events = [line["event"] for line in logs]
+    assert "nats_disconnected" in events
+    assert "nats_reconnected" in events
+
+
+async def test_fetch_errors_never_stop_the_loop(
+    conn: JetStreamConnection, streams: Subjects
+) -> None:
+    """Fetch errors (the durable is missing) are logged and retried, and stop() still works."""
+    consumer = PullConsumer(
+        conn,
+        stream=streams.events_stream,
+        durable="nobody",
+        handler=Recorder(),
+        dead_letter_subject=streams.dlq("nobody"),
+        fetch_timeout=0.2,
+    )
+    with capture_logs() as logs:
+        task = asyncio.create_task(consumer.run())
+        await eventually(
+            lambda: any(line["event"] == "fetch_failed" for line in logs), what="fetch failed"
+        )
+        await consumer.stop(timeout=2)
+        await task
+    assert consumer.state.value == "stopped"

@@ -1,0 +1,97 @@
+"""Dead letters: the gateway's rejected input and batch packing, in their stored format."""
+
+import contextlib
+import datetime
+
+import orjson
+import pytest
+
+from funnel.events import Subjects, validate_events
+from funnel.jetstream import (
+    EVENT_COUNT_HEADER,
+    DeadLetter,
+    JetStreamConnection,
+    Publisher,
+    RejectedInput,
+    StoredMessage,
+    dead_letter,
+    json_batches,
+    read_dead_letter,
+    read_messages,
+)
+
+
+async def _letters(conn: JetStreamConnection, subjects: Subjects) -> list[DeadLetter]:
+    async with contextlib.aclosing(read_messages(conn, subjects.dead_letter_stream)) as stored:
+        return [read_dead_letter(message) async for message in stored]
+
+
+def test_json_batches_split_by_count_and_by_bytes() -> None:
+    """Items are packed in order into arrays within both limits; a giant item goes alone."""
+    items = [orjson.dumps({"n": n}) for n in range(25)]
+    by_count = list(json_batches(items, max_items=10))
+    assert [len(batch.items) for batch in by_count] == [10, 10, 5]
+    assert orjson.loads(by_count[2].payload) == [{"n": n} for n in range(20, 25)]
+
+    by_bytes = list(json_batches(items, max_bytes=40))
+    assert all(len(batch.payload) <= 40 for batch in by_bytes)
+    assert [item for batch in by_bytes for item in batch.items] == items
+
+    giant = b'"' + b"x" * 100 + b'"'
+    assert [len(b.items) for b in json_batches([items[0], giant, items[1]], max_bytes=50)] == [
+        1,
+        1,
+        1,
+    ]
+
+
+async def test_one_bad_event_of_a_request_is_one_small_letter(
+    conn: JetStreamConnection, streams: Subjects
+) -> None:
+    """Only the rejected events are stored: index, eventId, errors and the raw event."""
+    bad = {"eventId": "fb-broken", "source": "facebook", "funnelStage": "invalid-stage"}
+    validation = validate_events([{"not": "an event"}, bad])
+    letter = RejectedInput(validation.rejected, correlation_id="cid-bad", msg_id="req-1")
+    await dead_letter(Publisher(conn), streams.dlq_gateway, letter)
+
+    [stored] = await _letters(conn, streams)
+    assert (stored.kind, stored.origin, stored.subject) == (
+        "rejected-input",
+        "gateway",
+        streams.dlq_gateway,
+    )
+    assert (stored.correlation_id, stored.event_count) == ("cid-bad", 2)
+    entries = stored.rejected_entries()
+    assert [entry["index"] for entry in entries] == [0, 1]
+    assert entries[1]["eventId"] == "fb-broken"
+    assert entries[1]["event"] == bad
+    assert all({"path", "message"} <= set(error) for error in entries[1]["errors"])
+
+
+async def test_many_rejected_events_are_split_and_stored_once(
+    conn: JetStreamConnection, streams: Subjects
+) -> None:
+    """2,500 rejections make three letters of at most 1,000; sending again stores nothing."""
+    validation = validate_events([{"n": n} for n in range(2500)])
+    letter = RejectedInput(validation.rejected, correlation_id=None, msg_id="req-2")
+    publisher = Publisher(conn)
+    await dead_letter(publisher, streams.dlq_gateway, letter)
+    await dead_letter(publisher, streams.dlq_gateway, letter)
+    letters = await _letters(conn, streams)
+    assert [stored.event_count for stored in letters] == [1000, 1000, 500]
+    assert letters[2].rejected_entries()[-1]["index"] == 2499
+    assert all(stored.correlation_id is None for stored in letters)
+
+
+def test_foreign_messages_are_not_dead_letters() -> None:
+    """A message without the dead-letter headers is refused with a ValueError."""
+    foreign = StoredMessage(
+        stream="S",
+        sequence=4,
+        subject="dlq.other",
+        time=datetime.datetime.now(datetime.UTC),
+        headers={EVENT_COUNT_HEADER: "1"},
+        data=b"[]",
+    )
+    with pytest.raises(ValueError, match="not a Funnel dead letter"):
+        read_dead_letter(foreign)

@@ -1,0 +1,89 @@
+"""Streams and durable consumers are declared idempotently and updated in place."""
+
+import nats
+import pytest
+
+from funnel.events import Subjects
+from funnel.jetstream import (
+    ConsumerNotFoundError,
+    JetStreamConnection,
+    StreamNotFoundError,
+    check_consumer,
+    check_stream,
+    consumer_info,
+    dead_letter_stream,
+    ensure_consumer,
+    ensure_stream,
+    events_stream,
+    stream_exists,
+)
+
+
+async def _stream_config(nats_url: str, stream: str) -> nats.js.api.StreamConfig:
+    client = await nats.connect(nats_url)
+    try:
+        info = await client.jetstream().stream_info(stream)
+    finally:
+        await client.close()
+    return info.config
+
+
+async def test_ensure_stream_twice_then_updated(
+    conn: JetStreamConnection, subjects: Subjects, nats_url: str
+) -> None:
+    """Declaring a stream twice is a no-op; declaring it with a new max age updates it."""
+    await ensure_stream(conn, events_stream(subjects, max_age=3600))
+    await ensure_stream(conn, events_stream(subjects, max_age=3600))
+    config = await _stream_config(nats_url, subjects.events_stream)
+    assert config.max_age == 3600
+    assert sorted(config.subjects or []) == sorted(
+        [subjects.events("facebook"), subjects.events("tiktok")]
+    )
+    assert config.duplicate_window == 120
+
+    await ensure_stream(conn, events_stream(subjects, max_age=7200))
+    assert (await _stream_config(nats_url, subjects.events_stream)).max_age == 7200
+
+
+async def test_dead_letter_stream_takes_every_dlq_subject(
+    conn: JetStreamConnection, subjects: Subjects, nats_url: str
+) -> None:
+    """The dead-letter stream holds `dlq.gateway` and every `dlq.<consumer>`."""
+    await ensure_stream(conn, dead_letter_stream(subjects))
+    config = await _stream_config(nats_url, subjects.dead_letter_stream)
+    assert config.subjects == [subjects.all_dead_letters]
+    assert config.max_age == 30 * 24 * 3600
+
+
+async def test_ensure_consumer_twice_then_updated(
+    conn: JetStreamConnection, subjects: Subjects
+) -> None:
+    """Declaring a durable twice is a no-op; new limits update it in place."""
+    await ensure_stream(conn, events_stream(subjects, max_age=3600))
+    stream, durable = subjects.events_stream, subjects.collector("facebook")
+    await ensure_consumer(conn, stream, durable, subjects.events("facebook"), max_deliver=5)
+    await ensure_consumer(conn, stream, durable, subjects.events("facebook"), max_deliver=5)
+    status = await consumer_info(conn, stream, durable)
+    assert (status.max_deliver, status.ack_wait) == (5, 60)
+
+    await ensure_consumer(
+        conn, stream, durable, subjects.events("facebook"), max_deliver=3, ack_wait=30
+    )
+    status = await consumer_info(conn, stream, durable)
+    assert (status.max_deliver, status.ack_wait) == (3, 30)
+    assert (status.num_pending, status.num_ack_pending) == (0, 0)
+
+
+async def test_missing_stream_and_consumer_are_named(
+    conn: JetStreamConnection, subjects: Subjects
+) -> None:
+    """Health checks say which stream or consumer is missing."""
+    assert not await stream_exists(conn, subjects.events_stream)
+    with pytest.raises(StreamNotFoundError, match=subjects.events_stream):
+        await check_stream(conn, subjects.events_stream)
+
+    await ensure_stream(conn, events_stream(subjects, max_age=3600))
+    assert await stream_exists(conn, subjects.events_stream)
+    await check_stream(conn, subjects.events_stream)
+    with pytest.raises(ConsumerNotFoundError, match="fb-collector"):
+        await check_consumer(conn, subjects.events_stream, "fb-collector")

@@ -1,0 +1,120 @@
+"""The Publisher stores every message once, bounds what is in flight, and says what failed."""
+
+import asyncio
+import contextlib
+
+import pytest
+from jetstream_traffic import batch_message, eventually
+
+from funnel.events import Subjects
+from funnel.jetstream import (
+    EVENT_COUNT_HEADER,
+    MSG_ID_HEADER,
+    JetStreamConnection,
+    OutboundMessage,
+    Publisher,
+    PublishError,
+    StoredMessage,
+    get_message,
+    read_messages,
+)
+from funnel.observability import CORRELATION_HEADER
+
+
+async def _stored(conn: JetStreamConnection, stream: str) -> list[StoredMessage]:
+    async with contextlib.aclosing(read_messages(conn, stream)) as messages:
+        return [message async for message in messages]
+
+
+async def test_publish_all_stores_each_message_with_its_headers(
+    conn: JetStreamConnection, streams: Subjects
+) -> None:
+    """Every message is stored once, in order per caller, with msg id and Funnel headers."""
+    messages = [batch_message(streams.events("facebook"), n * 10, 10) for n in range(50)]
+    await Publisher(conn, max_in_flight=8).publish_all(messages)
+
+    stored = await _stored(conn, streams.events_stream)
+    assert [m.headers[MSG_ID_HEADER] for m in stored] == [m.msg_id for m in messages]
+    first = stored[0]
+    assert first.headers[CORRELATION_HEADER] == "cid-test"
+    assert first.headers[EVENT_COUNT_HEADER] == "10"
+    assert first.data == messages[0].payload
+    assert (await get_message(conn, streams.events_stream, first.sequence)).data == first.data
+
+
+async def test_same_msg_id_is_stored_once(conn: JetStreamConnection, streams: Subjects) -> None:
+    """Publishing the same msg id again within the duplicate window stores nothing new."""
+    publisher = Publisher(conn)
+    message = batch_message(streams.events("tiktok"), 0, 3)
+    await publisher.publish(message)
+    await publisher.publish(message)
+    await publisher.publish_all([message, message])
+    assert len(await _stored(conn, streams.events_stream)) == 1
+
+
+async def test_timed_out_publish_is_retried_with_the_same_msg_id(
+    conn: JetStreamConnection, streams: Subjects
+) -> None:
+    """An ack that never arrives in time means retries with one msg id: stored once, then
+    a PublishError."""
+    publisher = Publisher(conn, ack_timeout=0.000_001, attempts=3)
+    message = batch_message(streams.events("facebook"), 0, 5)
+    with pytest.raises(PublishError) as raised:
+        await publisher.publish(message)
+    assert (raised.value.failed, raised.value.total) == (1, 1)
+
+    async def landed() -> bool:
+        return len(await _stored(conn, streams.events_stream)) == 1
+
+    await eventually(landed, what="the timed-out publish landed")
+    assert len(await _stored(conn, streams.events_stream)) == 1
+
+
+async def test_missing_stream_is_a_publish_error(
+    conn: JetStreamConnection, subjects: Subjects
+) -> None:
+    """Without a stream on the subject (no responders) publish raises PublishError."""
+    publisher = Publisher(conn, attempts=2)
+    with pytest.raises(PublishError, match="no stream"):
+        await publisher.publish(batch_message(subjects.events("facebook"), 0, 1))
+
+
+async def test_publish_all_counts_what_was_not_acknowledged(
+    conn: JetStreamConnection, streams: Subjects
+) -> None:
+    """A mixed batch raises PublishError naming how many failed; the rest is stored."""
+    good = [batch_message(streams.events("facebook"), n, 1) for n in range(4)]
+    bad = [batch_message(f"{streams.namespace}.nowhere", n, 1) for n in range(3)]
+    with pytest.raises(PublishError, match="3 of 7") as raised:
+        await Publisher(conn, attempts=1).publish_all([*good, *bad])
+    assert (raised.value.failed, raised.value.total) == (3, 7)
+    assert len(await _stored(conn, streams.events_stream)) == 4
+
+
+async def test_in_flight_bound_is_shared_by_all_callers(
+    conn: JetStreamConnection, streams: Subjects, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One Publisher never has more than `max_in_flight` publishes out, whoever calls."""
+    in_flight = peak = 0
+    real = Publisher._publish_once
+
+    async def counting(self: Publisher, message: OutboundMessage) -> None:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        try:
+            await asyncio.sleep(0.001)
+            await real(self, message)
+        finally:
+            in_flight -= 1
+
+    monkeypatch.setattr(Publisher, "_publish_once", counting)
+    publisher = Publisher(conn, max_in_flight=3)
+    subject = streams.events("tiktok")
+    await asyncio.gather(
+        publisher.publish_all(batch_message(subject, n, 1) for n in range(0, 20)),
+        publisher.publish_all(batch_message(subject, n, 1) for n in range(20, 40)),
+        *(publisher.publish(batch_message(subject, n, 1)) for n in range(40, 45)),
+    )
+    assert peak == 3
+    assert len(await _stored(conn, streams.events_stream)) == 45
