@@ -80,6 +80,14 @@ def up(
 
 
 @app.command()
+def gateway() -> None:
+    """The gateway: POST /webhook -> JetStream (settings from PORT, NATS_URL, ...)."""
+    from funnel.gateway import GatewaySettings, run
+
+    run(GatewaySettings())
+
+
+@app.command()
 def reporter() -> None:
     """The reporter: the report API over PostgreSQL (port 3003 unless PORT says otherwise)."""
     from funnel.reporter import ReporterSettings, run

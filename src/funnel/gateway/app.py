@@ -1,0 +1,111 @@
+"""The gateway's ASGI app: one lifespan that opens JetStream and serves `POST /webhook`.
+
+Start-up: connect to NATS -> declare both streams -> build the publisher -> register the
+readiness checks -> RUNNING. Shutdown (after uvicorn stopped listening and waited for
+requests in flight): DRAINING -> wait, bounded, for any webhook still inside -> drain the
+NATS connection (every buffered publish flushed) -> STOPPED.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
+
+import structlog
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from funnel.events import Subjects
+from funnel.gateway.metrics import GatewayMetrics
+from funnel.gateway.settings import GatewaySettings
+from funnel.gateway.webhook import Webhook, webhook_router
+from funnel.jetstream import (
+    JetStreamConnection,
+    Publisher,
+    check_stream,
+    dead_letter_stream,
+    ensure_stream,
+    events_stream,
+)
+from funnel.observability import (
+    CorrelationIdMiddleware,
+    Phase,
+    Readiness,
+    configure_logging,
+    health_router,
+    metrics_router,
+)
+from funnel.server import serve
+
+_log = structlog.get_logger(__name__)
+
+SERVICE_NAME = "gateway"
+
+
+def create_app(settings: GatewaySettings, readiness: Readiness | None = None) -> FastAPI:
+    """The gateway app; `readiness` is shared with `funnel.server.serve` for draining."""
+    readiness = readiness if readiness is not None else Readiness()
+    subjects = Subjects(namespace=settings.funnel_namespace)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        registry = CollectorRegistry()
+        metrics = GatewayMetrics(registry)
+        async with JetStreamConnection(settings.nats_url, name=SERVICE_NAME) as conn:
+            await ensure_stream(
+                conn,
+                events_stream(
+                    subjects,
+                    max_age=settings.stream_max_age_seconds,
+                    replicas=settings.stream_replicas,
+                ),
+            )
+            await ensure_stream(
+                conn, dead_letter_stream(subjects, replicas=settings.stream_replicas)
+            )
+            publisher = Publisher(
+                conn,
+                max_in_flight=settings.publish_concurrency,
+                ack_timeout=settings.ack_timeout_seconds,
+            )
+            readiness.add("nats", conn.check)
+            readiness.add("events_stream", partial(check_stream, conn, subjects.events_stream))
+            readiness.add(
+                "dead_letter_stream", partial(check_stream, conn, subjects.dead_letter_stream)
+            )
+            webhook = Webhook(
+                settings,
+                subjects=subjects,
+                publisher=publisher,
+                metrics=metrics,
+                readiness=readiness,
+            )
+            readiness.phase = Phase.RUNNING
+            _log.info("gateway_started", port=settings.port, namespace=subjects.namespace)
+            try:
+                yield {"readiness": readiness, "registry": registry, "webhook": webhook}
+            finally:
+                readiness.phase = Phase.DRAINING
+                try:
+                    async with asyncio.timeout(settings.shutdown_grace_seconds):
+                        await webhook.wait_idle()
+                except TimeoutError:
+                    _log.warning("gateway_drain_timeout", count=webhook.in_flight)
+                _log.info("gateway_draining")
+        readiness.phase = Phase.STOPPED
+        _log.info("gateway_stopped")
+
+    app = FastAPI(title="Funnel gateway", lifespan=lifespan)
+    app.add_middleware(CorrelationIdMiddleware)
+    app.include_router(webhook_router())
+    app.include_router(health_router())
+    app.include_router(metrics_router())
+    return app
+
+
+def run(settings: GatewaySettings) -> None:
+    """`funnel gateway`: serve until SIGTERM or Ctrl-C, then shut down in order."""
+    configure_logging(SERVICE_NAME, settings.log_level, settings.effective_log_format)
+    readiness = Readiness()
+    serve(create_app(settings, readiness), settings, readiness)

@@ -1,0 +1,76 @@
+"""Why a webhook request was refused: one small tree, turned into HTTP answers in `webhook.py`.
+
+Each error knows its status code, the metric `reason` its events are counted under, and how
+many events of which source it cost, so the handler translates every refusal the same way.
+"""
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from funnel.gateway.metrics import UNKNOWN_SOURCE
+
+
+class WebhookError(Exception):
+    """A webhook request that is answered with an error instead of 202."""
+
+    status_code: ClassVar[int] = 500
+    reason: ClassVar[str] = "internal"
+
+    def __init__(self, message: str, *, events: Mapping[str, int] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        # The events the refusal cost, by source; a request whose events cannot be counted
+        # counts as one event of unknown source.
+        self.events: Mapping[str, int] = {UNKNOWN_SOURCE: 1} if events is None else events
+
+    def body(self) -> dict[str, Any]:
+        """The JSON answer's fields; subclasses add what a client needs to decide on a retry."""
+        return {"error": self.message}
+
+
+class MalformedBodyError(WebhookError):
+    """The body is not JSON, or neither an array nor an object: 400."""
+
+    status_code = 400
+    reason = "bad_json"
+
+
+class TooLargeError(WebhookError):
+    """The body has more bytes or more events than the gateway takes in one request: 413."""
+
+    status_code = 413
+    reason = "too_large"
+
+
+class ShuttingDownError(WebhookError):
+    """The gateway is draining and takes no new work: 503, to be retried on another replica."""
+
+    status_code = 503
+    reason = "shutting_down"
+
+
+class StoreUnavailableError(WebhookError):
+    """JetStream did not acknowledge every message of the request: 503.
+
+    Some messages may already be stored; a retry of the same body with the same
+    `X-Correlation-ID` reuses the same message ids, so JetStream drops what it already has.
+    """
+
+    status_code = 503
+    reason = "publish"
+
+    def __init__(
+        self, message: str, *, events: Mapping[str, int], messages: int, stored: int
+    ) -> None:
+        super().__init__(message, events=events)
+        self.messages = messages
+        self.stored = stored
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "error": self.message,
+            "messages": self.messages,
+            "storedMessages": self.stored,
+            "partiallyStored": self.stored > 0,
+            "retry": "safe with the same body and the same X-Correlation-ID header",
+        }

@@ -1,0 +1,45 @@
+"""The gateway's settings: the shared service and NATS settings plus the webhook's limits."""
+
+from pydantic import Field
+
+from funnel.settings import NatsSettings, ServiceSettings
+
+_MIB = 1024 * 1024
+
+
+class GatewaySettings(ServiceSettings, NatsSettings):
+    """Built once from the environment (`PORT`, `NATS_URL`, `MAX_BODY_BYTES`, ...) in `run`."""
+
+    port: int = Field(default=3000, ge=0, le=65535)
+
+    max_body_bytes: int = Field(
+        default=64 * _MIB, gt=0, description="larger webhook bodies are refused with 413"
+    )
+    # The publisher sends up to 50,000 events and may append one corrupted element, so the
+    # default takes its largest request whole rather than refusing it for one extra element.
+    max_events: int = Field(
+        default=50_001, gt=0, description="webhooks with more elements are refused with 413"
+    )
+    batch_max_events: int = Field(
+        default=1_000, gt=0, le=1_000, description="events in one JetStream message at most"
+    )
+    batch_max_bytes: int = Field(
+        default=1 * _MIB,
+        ge=4096,
+        le=1 * _MIB,
+        description="JSON bytes of one JetStream message at most",
+    )
+    publish_concurrency: int = Field(
+        default=64, gt=0, description="JetStream publishes awaiting their ack at once, per process"
+    )
+    ack_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="how long one publish waits for its JetStream ack"
+    )
+    max_errors_in_answer: int = Field(
+        default=100, ge=0, description="rejected events listed in the 202 body at most"
+    )
+    validation_chunk_events: int = Field(
+        default=1_000,
+        gt=0,
+        description="events validated between two yields to the event loop",
+    )

@@ -1,0 +1,227 @@
+"""`POST /webhook` over real HTTP: what is answered and what JetStream holds afterwards."""
+
+import copy
+import random
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from gateway_harness import RunningGateway, batch_events, header, stored_events, stored_messages
+
+from funnel.events import Subjects
+from funnel.jetstream import EVENT_COUNT_HEADER, MSG_ID_HEADER
+from funnel.publisher.corruption import CORRUPTIONS, corrupt
+
+# Where each of the publisher's corruptions shows in the errors of its event.
+_EXPECTED_PATH: dict[str, Callable[[str], bool]] = {
+    "invalid_timestamp": lambda path: path == "timestamp",
+    "missing_event_id": lambda path: path == "eventId",
+    "missing_user_name": lambda path: path in ("data.user.name", "data.user.username"),
+    "missing_user": lambda path: path == "data.user",
+    "invalid_stage": lambda path: path == "funnelStage",
+    "event_type_array": lambda path: path == "eventType",
+    "broken_engagement": lambda path: (
+        path
+        in (
+            "data.engagement.actionTime",
+            "data.engagement.watchTime",
+            "data.engagement.adId",
+            "data.engagement.purchasedItem",
+        )
+    ),
+    "broken_user_field": lambda path: path in ("data.user.gender", "data.user.followers"),
+}
+
+
+async def test_largest_publisher_request_is_stored_whole(
+    client: httpx.AsyncClient,
+    gateway: RunningGateway,
+    subjects: Subjects,
+    nats_url: str,
+    events_50k: list[dict[str, Any]],
+    rng: random.Random,
+) -> None:
+    """50,000 events and one corrupt one at the end: 50,000 stored in batches, one dead letter."""
+    body = [*events_50k, corrupt(events_50k[0], rng, "missing_user")]
+
+    response = await client.post("/webhook", content=orjson.dumps(body))
+
+    assert response.status_code == 202
+    answer = response.json()
+    assert (answer["accepted"], answer["rejected"]) == (50_000, 1)
+    assert answer["errors"] == [
+        {
+            "index": 50_000,
+            "eventId": events_50k[0]["eventId"],
+            "errors": [{"path": "data.user", "message": "Field required"}],
+        }
+    ]
+    messages = await stored_messages(nats_url, subjects.events_stream)
+    settings = gateway.settings
+    for message in messages:
+        assert message.data is not None
+        assert len(message.data) <= settings.batch_max_bytes
+        assert len(batch_events(message)) <= settings.batch_max_events
+        assert header(message, EVENT_COUNT_HEADER) == str(len(batch_events(message)))
+    stored = stored_events(messages)
+    assert len(stored) == 50_000
+    assert {event["eventId"] for event in stored} == {event["eventId"] for event in events_50k}
+    for source in ("facebook", "tiktok"):
+        in_order = [e["eventId"] for e in events_50k if e["source"] == source]
+        on_subject = [
+            event["eventId"]
+            for message in messages
+            if message.subject == subjects.events(source)
+            for event in batch_events(message)
+        ]
+        assert on_subject == in_order
+    letters = await stored_messages(nats_url, subjects.dead_letter_stream)
+    assert [letter.subject for letter in letters] == [subjects.dlq_gateway]
+    [entry] = batch_events(letters[0])
+    assert entry["index"] == 50_000
+    assert entry["event"] == body[-1]
+
+
+async def test_every_corruption_is_rejected_with_its_path(
+    client: httpx.AsyncClient,
+    subjects: Subjects,
+    nats_url: str,
+    events_50k: list[dict[str, Any]],
+    rng: random.Random,
+) -> None:
+    """Each of the publisher's corruptions is rejected and named by the path of its field."""
+    kinds = list(CORRUPTIONS)
+    good = events_50k[:20]
+    body: list[Any] = copy.deepcopy(good)
+    for offset, kind in enumerate(kinds):
+        body.insert(offset * 2 + 1, corrupt(events_50k[100 + offset], rng, kind))
+
+    answer = (await client.post("/webhook", content=orjson.dumps(body))).json()
+
+    assert (answer["accepted"], answer["rejected"]) == (len(good), len(kinds))
+    by_index = {entry["index"]: entry for entry in answer["errors"]}
+    for offset, kind in enumerate(kinds):
+        entry = by_index[offset * 2 + 1]
+        paths = [error["path"] for error in entry["errors"]]
+        assert any(_EXPECTED_PATH[kind](path) for path in paths), (kind, entry)
+        assert all(error["message"] for error in entry["errors"])
+    stored = stored_events(await stored_messages(nats_url, subjects.events_stream))
+    assert sorted(event["eventId"] for event in stored) == sorted(e["eventId"] for e in good)
+
+
+async def test_mixed_array_loses_no_good_event(
+    client: httpx.AsyncClient,
+    subjects: Subjects,
+    nats_url: str,
+    events_50k: list[dict[str, Any]],
+    rng: random.Random,
+) -> None:
+    """Good and bad elements interleaved (non-objects too): every good event is stored."""
+    body: list[Any] = []
+    good: list[dict[str, Any]] = []
+    for event in events_50k[:3_000]:
+        if rng.random() < 0.2:
+            body.append(corrupt(event, rng))
+        else:
+            body.append(event)
+            good.append(event)
+    body[10:10] = [None, 42, "event", [], {}]
+
+    answer = (await client.post("/webhook", content=orjson.dumps(body))).json()
+
+    assert answer["accepted"] == len(good)
+    assert answer["rejected"] == len(body) - len(good)
+    assert len(answer["errors"]) == 100
+    assert answer["errorsTruncated"] is True
+    assert answer["errorsOmitted"] == answer["rejected"] - 100
+    stored = stored_events(await stored_messages(nats_url, subjects.events_stream))
+    assert [e["eventId"] for e in stored if e["source"] == "facebook"] == [
+        e["eventId"] for e in good if e["source"] == "facebook"
+    ]
+    assert sorted(e["eventId"] for e in stored) == sorted(e["eventId"] for e in good)
+    letters = await stored_messages(nats_url, subjects.dead_letter_stream)
+    rejected_indexes = [entry["index"] for letter in letters for entry in batch_events(letter)]
+    assert rejected_indexes == sorted(set(range(len(body))) - _indexes_of(body, good))
+
+
+def _indexes_of(body: list[Any], good: list[dict[str, Any]]) -> set[int]:
+    ids = {id(event) for event in good}
+    return {index for index, element in enumerate(body) if id(element) in ids}
+
+
+async def test_single_object_is_one_event(
+    client: httpx.AsyncClient,
+    subjects: Subjects,
+    nats_url: str,
+    events_50k: list[dict[str, Any]],
+) -> None:
+    """A body holding one event object (not an array) is taken as a one-event request."""
+    event = events_50k[7]
+
+    response = await client.post("/webhook", json=event)
+
+    assert response.status_code == 202
+    assert response.json()["accepted"] == 1
+    [message] = await stored_messages(nats_url, subjects.events_stream)
+    assert message.subject == subjects.events(event["source"])
+    assert batch_events(message) == [event]
+
+
+async def test_empty_array_is_accepted_with_nothing_stored(
+    client: httpx.AsyncClient, subjects: Subjects, nats_url: str
+) -> None:
+    """An empty array is a valid request with nothing to store."""
+    response = await client.post("/webhook", content=b"[]")
+
+    assert response.status_code == 202
+    assert response.json() == {
+        "accepted": 0,
+        "rejected": 0,
+        "correlationId": response.headers["x-correlation-id"],
+        "errors": [],
+    }
+    assert await stored_messages(nats_url, subjects.events_stream) == []
+
+
+async def test_retry_with_same_correlation_id_is_not_stored_twice(
+    client: httpx.AsyncClient,
+    subjects: Subjects,
+    nats_url: str,
+    events_50k: list[dict[str, Any]],
+) -> None:
+    """The same body re-sent under the same correlation id reuses message ids: no duplicates."""
+    body = orjson.dumps(events_50k[:2_500])
+    headers = {"X-Correlation-ID": "retry-1"}
+
+    first = await client.post("/webhook", content=body, headers=headers)
+    second = await client.post("/webhook", content=body, headers=headers)
+    other = await client.post("/webhook", content=orjson.dumps(events_50k[:10]), headers=headers)
+
+    assert [r.status_code for r in (first, second, other)] == [202, 202, 202]
+    messages = await stored_messages(nats_url, subjects.events_stream)
+    assert len(stored_events(messages)) == 2_500 + 10
+    msg_ids = [header(message, MSG_ID_HEADER) for message in messages]
+    assert len(set(msg_ids)) == len(msg_ids)
+
+
+@pytest.mark.parametrize("max_bytes", [4096, 200_000])
+def test_batches_stay_within_both_limits(max_bytes: int, events_50k: list[dict[str, Any]]) -> None:
+    """Batches hold at most `max_events` events and `max_bytes` bytes, in input order."""
+    from funnel.gateway.batching import batch_messages
+
+    events = events_50k[:5_000]
+    messages = batch_messages(
+        {"facebook": events},
+        subjects=Subjects(),
+        correlation_id="c",
+        key="c:0",
+        max_events=1_000,
+        max_bytes=max_bytes,
+    )
+
+    assert all(len(message.payload) <= max_bytes for message in messages)
+    assert all(len(orjson.loads(message.payload)) <= 1_000 for message in messages)
+    assert [e for m in messages for e in orjson.loads(m.payload)] == events
+    assert [m.msg_id for m in messages] == [f"c:0:facebook:{n}" for n in range(len(messages))]
