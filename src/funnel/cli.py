@@ -6,7 +6,7 @@ service's `run` function; service modules are imported inside the commands so th
 """
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -88,11 +88,87 @@ def gateway() -> None:
 
 
 @app.command()
+def collector(
+    source: Annotated[
+        str | None,
+        typer.Option(
+            envvar="COLLECTOR_SOURCE",
+            help="facebook or tiktok: which events this collector stores.",
+        ),
+    ] = None,
+) -> None:
+    """One collector: pulls its source's batches from JetStream into PostgreSQL."""
+    from funnel.collector import CollectorSettings, run
+
+    overrides = {"collector_source": source} if source is not None else {}
+    run(CollectorSettings(**overrides))  # type: ignore[arg-type]
+
+
+@app.command()
 def reporter() -> None:
     """The reporter: the report API over PostgreSQL (port 3003 unless PORT says otherwise)."""
     from funnel.reporter import ReporterSettings, run
 
     run(ReporterSettings())
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database at DATABASE_URL to the latest schema, then exit."""
+    import asyncio
+
+    from funnel.db import run_migrations
+    from funnel.observability import configure_logging
+    from funnel.settings import DatabaseSettings, ServiceSettings
+
+    service = ServiceSettings()
+    configure_logging("migrate", service.log_level, service.effective_log_format)
+    asyncio.run(run_migrations(DatabaseSettings().database_url, timeout=60))
+
+
+@app.command()
+def publish(
+    url: Annotated[
+        str | None,
+        typer.Option(help="Webhook to POST to (default: EVENT_ENDPOINT, else port 3000 here)."),
+    ] = None,
+    min_events: Annotated[
+        int | None, typer.Option("--min", min=0, help="Fewest events per POST (1000).")
+    ] = None,
+    max_events: Annotated[
+        int | None, typer.Option("--max", min=0, help="Most events per POST (50000).")
+    ] = None,
+    interval: Annotated[float | None, typer.Option(help="Seconds between POSTs (1).")] = None,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (never).")
+    ] = None,
+    corrupt_ratio: Annotated[
+        float | None,
+        typer.Option(help="Probability of one corrupted event at a POST's end (0.1)."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for reproducible runs.")] = None,
+) -> None:
+    """The publisher emulator: what the upstream image sends, with knobs; prints a summary."""
+    from pydantic import ValidationError
+
+    from funnel.publisher import PublisherSettings, run
+
+    options: dict[str, Any] = {
+        "url": url,
+        "min_events": min_events,
+        "max_events": max_events,
+        "interval_seconds": interval,
+        "duration_seconds": duration,
+        "corrupt_ratio": corrupt_ratio,
+        "seed": seed,
+    }
+    try:
+        settings = PublisherSettings(**{k: v for k, v in options.items() if v is not None})
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            typer.echo(f"funnel publish: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
+    run(settings)
 
 
 # The group module imports only typer; its commands import the rest when they run.

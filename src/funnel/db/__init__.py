@@ -3,6 +3,7 @@
 from funnel.db.errors import (
     DatabaseError,
     DatabaseUnavailableError,
+    DataRefusedError,
     SchemaNotCurrentError,
     is_unavailable,
 )
@@ -10,6 +11,7 @@ from funnel.db.pool import connect_pool
 from funnel.db.schema import head_revisions, migration_status, run_migrations
 
 __all__ = [
+    "DataRefusedError",
     "DatabaseError",
     "DatabaseUnavailableError",
     "SchemaNotCurrentError",

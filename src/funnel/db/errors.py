@@ -2,7 +2,8 @@
 
 `DatabaseUnavailableError` means "try again later, nothing is wrong with the data": the server
 is down, restarting, refusing connections or aborted the transaction to resolve a conflict.
-Any other error from the database is a fault of the statement or its data.
+`DataRefusedError` means the data itself was refused (SQLSTATE classes 22 and 23) and will be
+again. Anything else (a missing table, a bug) is left as asyncpg raised it.
 """
 
 from collections.abc import Iterator
@@ -17,6 +18,10 @@ class DatabaseError(Exception):
 
 class DatabaseUnavailableError(DatabaseError):
     """The database cannot take the work right now; the same work may succeed later."""
+
+
+class DataRefusedError(DatabaseError):
+    """The database refused the values themselves (bad encoding, out of range, a constraint)."""
 
 
 class SchemaNotCurrentError(DatabaseError):
@@ -37,6 +42,11 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.InternalClientError,
 )
 
+_REFUSED: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.DataError,
+    asyncpg.exceptions.IntegrityConstraintViolationError,
+)
+
 
 def is_unavailable(exc: BaseException) -> bool:
     """Whether `exc` (from asyncpg or the socket under it) says the database is unavailable."""
@@ -48,11 +58,14 @@ def is_unavailable(exc: BaseException) -> bool:
 
 @contextmanager
 def translate_errors() -> Iterator[None]:
-    """Re-raise the transient failures of the block as `DatabaseUnavailableError`."""
+    """Re-raise the block's transient failures as `DatabaseUnavailableError` and refusals of
+    the data as `DataRefusedError`; other errors pass unchanged."""
     try:
         yield
     except DatabaseError:
         raise
+    except _REFUSED as exc:
+        raise DataRefusedError(str(exc) or type(exc).__name__) from exc
     except Exception as exc:
         if is_unavailable(exc):
             raise DatabaseUnavailableError(str(exc) or type(exc).__name__) from exc

@@ -14,6 +14,7 @@ import asyncpg
 
 from funnel.db.errors import translate_errors
 from funnel.db.rows import COLUMNS, EventRow
+from funnel.db.summaries import update_summaries
 
 _STAGING: Final = "_staging_events"
 _COLUMN_LIST: Final = ", ".join(COLUMNS)
@@ -54,4 +55,7 @@ async def store_events(conn: asyncpg.Connection, rows: Sequence[EventRow]) -> in
         await conn.execute(_PREPARE)
         await conn.copy_records_to_table(_STAGING, records=rows, columns=COLUMNS)
         status: str = await conn.execute(_MOVE)
-    return int(status.rsplit(" ", 1)[-1])
+        inserted = int(status.rsplit(" ", 1)[-1])
+        if inserted:
+            await update_summaries(conn)
+    return inserted

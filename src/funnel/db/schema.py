@@ -19,8 +19,15 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
 
-from funnel.db.errors import SchemaNotCurrentError, translate_errors
+from funnel.db.errors import DatabaseUnavailableError, SchemaNotCurrentError, translate_errors
 from funnel.settings import to_sqlalchemy_url
 
 _MIGRATIONS: Final = Path(__file__).with_name("migrations")
@@ -54,12 +61,32 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
-async def run_migrations(database_url: str) -> None:
+async def run_migrations(database_url: str, *, timeout: float = 0) -> None:  # noqa: ASYNC109 - bounds waiting for the server, not the call
     """Apply every pending migration to the (existing) database at `database_url`.
 
-    Safe to call from many processes at once. Raises `DatabaseUnavailableError` when the
-    database cannot be reached; a failing migration rolls back entirely.
+    Safe to call from many processes at once. While the server is unavailable (starting,
+    restarting) it retries for up to `timeout` seconds, then raises
+    `DatabaseUnavailableError`; a failing migration rolls back entirely.
     """
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type(DatabaseUnavailableError),
+        stop=stop_after_delay(timeout),
+        wait=wait_exponential_jitter(multiplier=0.2, max=5.0),
+        before_sleep=_log_wait,
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            await _upgrade_once(database_url)
+    _log.info("migrations_applied", revision=",".join(sorted(head_revisions())))
+
+
+def _log_wait(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    _log.warning("database_not_available", attempt=state.attempt_number, error=str(error))
+
+
+async def _upgrade_once(database_url: str) -> None:
     engine = create_async_engine(to_sqlalchemy_url(database_url), poolclass=NullPool)
     try:
         with translate_errors():
@@ -70,7 +97,6 @@ async def run_migrations(database_url: str) -> None:
                 await connection.run_sync(_upgrade)
     finally:
         await engine.dispose()
-    _log.info("migrations_applied", revision=",".join(sorted(head_revisions())))
 
 
 async def migration_status(conn: asyncpg.Connection) -> None:

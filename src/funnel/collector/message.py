@@ -1,0 +1,58 @@
+"""What one JetStream message holds, for the collector: rows to store and events to refuse.
+
+A message is a JSON array of events of one source. Each event is validated again (the
+stream may hold data from an older gateway, a replay, or anyone with publish rights), so a
+bad event is refused on its own while the rest of its message is stored.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import orjson
+
+from funnel.db.rows import EventRow, UnstorableEventError, to_row
+from funnel.events import FieldError, Rejected, Source, validate_events
+from funnel.jetstream import Delivery
+
+
+class UndecodableMessageError(ValueError):
+    """The message body is not a JSON array: nothing in it can be trusted to be an event."""
+
+
+@dataclass(slots=True)
+class DecodedMessage:
+    """A delivery taken apart: `rows` to store, `invalid` and `unstorable` events to refuse."""
+
+    delivery: Delivery
+    events: int
+    rows: list[EventRow] = field(default_factory=list)
+    invalid: list[Rejected] = field(default_factory=list)
+    unstorable: list[Rejected] = field(default_factory=list)
+
+    @property
+    def refused(self) -> list[Rejected]:
+        return [*self.invalid, *self.unstorable]
+
+
+def decode_message(delivery: Delivery, source: Source, received_at: datetime) -> DecodedMessage:
+    """Parse, validate and map one message of `source`; raises `UndecodableMessageError`."""
+    try:
+        items = orjson.loads(delivery.data)
+    except orjson.JSONDecodeError as exc:
+        raise UndecodableMessageError(f"not JSON: {exc}") from None
+    if not isinstance(items, list):
+        raise UndecodableMessageError(f"not a JSON array but a {type(items).__name__}")
+    decoded = DecodedMessage(delivery, events=len(items))
+    validation = validate_events(items)
+    decoded.invalid.extend(validation.rejected)
+    correlation_id = delivery.correlation_id
+    for valid in validation.valid:
+        if valid.source != source:
+            reason = FieldError("source", f"a {valid.source} event on the {source} subject")
+            decoded.invalid.append(Rejected(valid.index, valid.raw, [reason]))
+            continue
+        try:
+            decoded.rows.append(to_row(valid.event, valid.raw, correlation_id, received_at))
+        except UnstorableEventError as exc:
+            decoded.unstorable.append(Rejected(valid.index, valid.raw, [FieldError("", str(exc))]))
+    return decoded

@@ -1,0 +1,125 @@
+"""The collector's Prometheus metrics (contract section 7), on the app's own registry.
+
+Counters count events, not messages: `accepted` the events received from JetStream (every
+delivery, so a redelivered event counts again), `processed` those committed to PostgreSQL,
+`failed` those dead-lettered, by `reason`:
+
+    invalid       failed re-validation (or belongs to the other source)
+    unstorable    valid, but PostgreSQL cannot hold it (a NUL character)
+    undecodable   the whole message is not a JSON array
+    refused       the database refused the message's rows (a data error)
+    undeliverable the message failed `max_deliver` times
+"""
+
+from collections.abc import Sequence
+from typing import Final, Literal
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from funnel.jetstream import ConsumerStatus, Delivery
+
+FailureReason = Literal["invalid", "unstorable", "undecodable", "refused", "undeliverable"]
+
+# The reasons this collector writes in front of a whole message it gives up on; the consumer
+# loop reports them back through `on_dead_letter`, where anything else is `undeliverable`.
+MESSAGE_REASONS: Final[tuple[FailureReason, ...]] = ("undecodable", "refused")
+
+_BATCH_BUCKETS: Final = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+class CollectorMetrics:
+    """Every collector metric for one source; also the consumer loop's observer."""
+
+    def __init__(self, registry: CollectorRegistry, source: str) -> None:
+        self.registry = registry
+        self.source = source
+        self._accepted = Counter(
+            "funnel_collector_events_accepted_total",
+            "Events received from JetStream (redeliveries included).",
+            ["source"],
+            registry=registry,
+        ).labels(source)
+        self._processed = Counter(
+            "funnel_collector_events_processed_total",
+            "Events committed to PostgreSQL.",
+            ["source"],
+            registry=registry,
+        ).labels(source)
+        self._duplicates = Counter(
+            "funnel_collector_events_duplicate_total",
+            "Committed events that were already stored (redeliveries, replays).",
+            ["source"],
+            registry=registry,
+        ).labels(source)
+        self._failed = Counter(
+            "funnel_collector_events_failed_total",
+            "Events dead-lettered, by reason.",
+            ["source", "reason"],
+            registry=registry,
+        )
+        self._retried = Counter(
+            "funnel_collector_batches_retried_total",
+            "Fetched batches given back for a later retry (database unavailable, ...).",
+            ["source"],
+            registry=registry,
+        ).labels(source)
+        self.batch_duration = Histogram(
+            "funnel_collector_batch_duration_seconds",
+            "Time to decode, validate, store and commit one fetched batch.",
+            ["source"],
+            buckets=_BATCH_BUCKETS,
+            registry=registry,
+        ).labels(source)
+        self._pending = Gauge(
+            "funnel_collector_consumer_pending_messages",
+            "Messages in the stream not yet delivered to this collector's durable consumer.",
+            ["source"],
+            registry=registry,
+        ).labels(source)
+        self._ack_pending = Gauge(
+            "funnel_collector_consumer_ack_pending_messages",
+            "Messages delivered to the durable consumer and not yet acknowledged.",
+            ["source"],
+            registry=registry,
+        ).labels(source)
+        self._redelivered = Gauge(
+            "funnel_collector_consumer_redelivered_messages",
+            "Messages of the durable consumer delivered more than once and still pending.",
+            ["source"],
+            registry=registry,
+        ).labels(source)
+        for reason in ("invalid", "unstorable", "undecodable", "refused", "undeliverable"):
+            self._failed.labels(source, reason)
+
+    def accepted(self, events: int) -> None:
+        self._accepted.inc(events)
+
+    def processed(self, events: int, inserted: int) -> None:
+        self._processed.inc(events)
+        self._duplicates.inc(events - inserted)
+
+    def failed(self, reason: FailureReason, events: int) -> None:
+        self._failed.labels(self.source, reason).inc(events)
+
+    def consumer_status(self, status: ConsumerStatus) -> None:
+        self._pending.set(status.num_pending)
+        self._ack_pending.set(status.num_ack_pending)
+        self._redelivered.set(status.num_redelivered)
+
+    # --- ConsumerObserver ------------------------------------------------------------------
+
+    def on_fetched(self, deliveries: Sequence[Delivery]) -> None:
+        pass
+
+    def on_acked(self, deliveries: Sequence[Delivery]) -> None:
+        pass
+
+    def on_nak(self, deliveries: Sequence[Delivery], error: str) -> None:
+        self._retried.inc()
+
+    def on_dead_letter(self, delivery: Delivery, error: str) -> None:
+        prefix = error.split(":", 1)[0]
+        reason: FailureReason = next(
+            (known for known in MESSAGE_REASONS if known == prefix), "undeliverable"
+        )
+        self.failed(reason, delivery.event_count or 1)

@@ -1,0 +1,76 @@
+"""The collector's settings: one package, deployed once per source (`COLLECTOR_SOURCE`)."""
+
+from typing import Any, Final
+
+from pydantic import Field, model_validator
+
+from funnel.events.source import Source
+from funnel.settings import DatabaseSettings, NatsSettings, ServiceSettings
+
+# Without `PORT`, each deployment listens where the contract puts it.
+_DEFAULT_PORTS: Final[dict[str, int]] = {"facebook": 3001, "tiktok": 3002}
+
+
+class CollectorSettings(ServiceSettings, NatsSettings, DatabaseSettings):
+    """Built once from the environment (`COLLECTOR_SOURCE`, `NATS_URL`, ...) in `run`."""
+
+    collector_source: Source = Field(description="facebook or tiktok: the subject this pulls")
+    port: int = Field(default=3001, ge=0, le=65535)
+
+    fetch_messages: int = Field(
+        default=10,
+        gt=0,
+        le=1_000,
+        description="messages (of up to 1,000 events) per fetch; one transaction per fetch",
+    )
+    fetch_timeout_seconds: float = Field(
+        default=1.0, gt=0, description="how long one fetch waits for messages"
+    )
+    consumers: int = Field(
+        default=2,
+        gt=0,
+        le=16,
+        description="fetch loops per process: one validates while another waits on the database",
+    )
+    max_deliver: int = Field(
+        default=10, gt=0, description="deliveries of one message before it is dead-lettered"
+    )
+    ack_wait_seconds: float = Field(
+        default=60.0, gt=0, description="time a fetched message may stay unacknowledged"
+    )
+    max_ack_pending: int = Field(
+        default=1_000, gt=0, description="messages out at once, all replicas together"
+    )
+    nak_delay_seconds: float = Field(
+        default=2.0, ge=0, description="delay before a batch that failed transiently comes back"
+    )
+    outage_hold_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="how long a batch waits for an unavailable database before it is nak'ed",
+    )
+    database_pool_size: int = Field(default=4, gt=0)
+    startup_timeout_seconds: float = Field(
+        default=120.0, gt=0, description="how long start-up waits for the database to migrate"
+    )
+    lag_interval_seconds: float = Field(
+        default=5.0, gt=0, description="how often consumer lag gauges are refreshed"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _port_of_source(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "port" not in data:
+            source = data.get("collector_source")
+            if isinstance(source, str) and source in _DEFAULT_PORTS:
+                return {**data, "port": _DEFAULT_PORTS[source]}
+        return data
+
+    @model_validator(mode="after")
+    def _hold_within_ack_wait(self) -> "CollectorSettings":
+        if self.outage_hold_seconds >= self.ack_wait_seconds:
+            raise ValueError(
+                "OUTAGE_HOLD_SECONDS must be below ACK_WAIT_SECONDS: a batch held past its "
+                "ack wait would be redelivered to another replica while still in hand"
+            )
+        return self

@@ -1,0 +1,195 @@
+"""`BatchWriter`: the collector's batch handler, from fetched messages to committed rows.
+
+One fetch (several messages, thousands of events) is decoded, re-validated and mapped, then
+written in one transaction; the consumer loop acks the messages only after this returns, so
+everything acked is committed. What is bad is dead-lettered and only that: a message that is
+not a JSON array as a whole, a refused event on its own while its batch-mates are stored.
+
+While the database is unavailable the batch waits in hand (up to `outage_hold_seconds`,
+kept below the ack wait) for it to come back, then is given back for redelivery with
+`TransientError`; storing is idempotent, so a retried batch never stores an event twice.
+"""
+
+import asyncio
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Final
+
+import asyncpg
+import structlog
+
+from funnel.collector.message import DecodedMessage, UndecodableMessageError, decode_message
+from funnel.collector.metrics import CollectorMetrics
+from funnel.db import DatabaseUnavailableError, DataRefusedError
+from funnel.db.errors import translate_errors
+from funnel.db.ingest import store_events
+from funnel.db.rows import EventRow
+from funnel.events import Source
+from funnel.jetstream import (
+    Delivery,
+    Failed,
+    Publisher,
+    PublishError,
+    RejectedInput,
+    TransientError,
+    dead_letter,
+)
+from funnel.observability import bound_correlation_id
+
+_log = structlog.get_logger(__name__)
+
+_FIRST_PAUSE: Final = 0.1  # seconds between attempts on an unavailable database, doubling
+_MAX_PAUSE: Final = 2.0
+
+
+class BatchWriter:
+    """Stores each fetched batch of one source's messages; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        source: Source,
+        pool: asyncpg.Pool,
+        publisher: Publisher,
+        consumer: str,
+        dead_letter_subject: str,
+        metrics: CollectorMetrics,
+        outage_hold_seconds: float,
+    ) -> None:
+        self._source = source
+        self._pool = pool
+        self._publisher = publisher
+        self._consumer = consumer
+        self._dead_letter_subject = dead_letter_subject
+        self._metrics = metrics
+        self._hold = outage_hold_seconds
+
+    async def __call__(self, deliveries: Sequence[Delivery]) -> Sequence[Failed]:
+        started = time.perf_counter()
+        messages, failed = self._decode(deliveries)
+        failed += await self._store(messages)
+        given_up = {item.delivery.stream_sequence for item in failed}
+        await self._refuse([m for m in messages if m.delivery.stream_sequence not in given_up])
+        self._metrics.batch_duration.observe(time.perf_counter() - started)
+        return failed
+
+    # --- decoding --------------------------------------------------------------------------
+
+    def _decode(self, deliveries: Sequence[Delivery]) -> tuple[list[DecodedMessage], list[Failed]]:
+        received_at = datetime.now(UTC)
+        messages: list[DecodedMessage] = []
+        failed: list[Failed] = []
+        for delivery in deliveries:
+            try:
+                message = decode_message(delivery, self._source, received_at)
+            except UndecodableMessageError as exc:
+                self._metrics.accepted(delivery.event_count or 1)
+                with bound_correlation_id(delivery.correlation_id):
+                    _log.warning(
+                        "message_undecodable",
+                        subject=delivery.subject,
+                        sequence=delivery.stream_sequence,
+                        error=str(exc),
+                    )
+                failed.append(Failed(delivery, f"undecodable: {exc}"))
+                continue
+            self._metrics.accepted(message.events)
+            messages.append(message)
+        return messages, failed
+
+    # --- storing ---------------------------------------------------------------------------
+
+    async def _store(self, messages: list[DecodedMessage]) -> list[Failed]:
+        rows = [row for message in messages for row in message.rows]
+        if not rows:
+            return []
+        try:
+            inserted = await self._write(rows)
+        except DataRefusedError as exc:
+            # Validation should make this impossible; find the messages at fault.
+            _log.error("batch_refused", count=len(rows), error=str(exc))
+            return await self._store_each(messages)
+        self._metrics.processed(len(rows), inserted)
+        _log.debug("batch_stored", count=len(rows), inserted=inserted)
+        return []
+
+    async def _store_each(self, messages: list[DecodedMessage]) -> list[Failed]:
+        failed: list[Failed] = []
+        for message in messages:
+            if not message.rows:
+                continue
+            try:
+                inserted = await self._write(message.rows)
+            except DataRefusedError as exc:
+                with bound_correlation_id(message.delivery.correlation_id):
+                    _log.error(
+                        "message_refused",
+                        sequence=message.delivery.stream_sequence,
+                        count=len(message.rows),
+                        error=str(exc),
+                    )
+                failed.append(Failed(message.delivery, f"refused: {exc}"))
+                continue
+            self._metrics.processed(len(message.rows), inserted)
+        return failed
+
+    async def _write(self, rows: list[EventRow]) -> int:
+        """Commit `rows` in one transaction, waiting out a short database outage."""
+        deadline = time.monotonic() + self._hold
+        pause = _FIRST_PAUSE
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with translate_errors():
+                    async with self._pool.acquire() as conn, conn.transaction():
+                        inserted = await store_events(conn, rows)
+            except DatabaseUnavailableError as exc:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TransientError(f"database unavailable: {exc}") from exc
+                if attempt == 1:
+                    _log.warning("database_unavailable", count=len(rows), error=str(exc))
+                await asyncio.sleep(min(pause, remaining))
+                pause = min(pause * 2, _MAX_PAUSE)
+                continue
+            if attempt > 1:
+                _log.info("database_available", attempts=attempt)
+            return inserted
+
+    # --- refusing single events ------------------------------------------------------------
+
+    async def _refuse(self, messages: list[DecodedMessage]) -> None:
+        """Dead-letter the refused events of stored messages, one letter per message."""
+        refusing = [message for message in messages if message.refused]
+        if not refusing:
+            return
+        try:
+            await asyncio.gather(*(self._refuse_one(message) for message in refusing))
+        except PublishError as exc:
+            # The rows are committed and storing again changes nothing: retry the batch.
+            raise TransientError(f"dead letters not stored: {exc}") from exc
+        for message in refusing:
+            self._metrics.failed("invalid", len(message.invalid))
+            self._metrics.failed("unstorable", len(message.unstorable))
+
+    async def _refuse_one(self, message: DecodedMessage) -> None:
+        delivery = message.delivery
+        # Stable per message, so a redelivered batch's letters are dropped as duplicates.
+        letter_id = f"{self._consumer}.{delivery.msg_id or delivery.stream_sequence}"
+        letter = RejectedInput(
+            rejected=message.refused,
+            correlation_id=delivery.correlation_id,
+            msg_id=letter_id,
+            origin=self._consumer,
+        )
+        await dead_letter(self._publisher, self._dead_letter_subject, letter)
+        with bound_correlation_id(delivery.correlation_id):
+            _log.warning(
+                "events_dead_lettered",
+                sequence=delivery.stream_sequence,
+                count=len(message.refused),
+                event_id=message.refused[0].event_id,
+                error=message.refused[0].errors[0].message if message.refused[0].errors else "",
+            )
