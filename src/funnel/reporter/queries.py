@@ -49,9 +49,7 @@ async def snapshot(pool: asyncpg.Pool, timeout_seconds: float) -> AsyncIterator[
             yield conn
     except asyncpg.QueryCanceledError as exc:
         raise DatabaseUnavailableError("the report took too long") from exc
-    except DatabaseUnavailableError:
-        raise
-    except Exception as exc:
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
         if is_unavailable(exc):
             raise DatabaseUnavailableError(str(exc) or type(exc).__name__) from exc
         raise
@@ -96,18 +94,20 @@ async def count_events(
         f" AND bucket < {{end}} AND {filters}"
     )
     raw = (
-        f"SELECT {bucket.format(column='occurred_at')}, source, funnel_stage, event_type,"
-        " count(*) FROM events WHERE occurred_at >= {start} AND occurred_at < {end}"
+        f"SELECT {bucket.format(column='occurred_at')} AS bucket, source, funnel_stage,"
+        " event_type, count(*) AS events FROM events"
+        " WHERE occurred_at >= {start} AND occurred_at < {end}"
         f" AND {filters} GROUP BY 1, 2, 3, 4"
     )
-    union, args = _union(pieces, summary, raw, 5)
+    args: list[Any] = [list(sources), funnel_stage, event_type]
+    if interval:
+        args.append(interval)
+    union, piece_args = _union(pieces, summary, raw, len(args) + 1)
     sql = (
         "SELECT bucket, source, funnel_stage, event_type, sum(events)::bigint AS events"
         f" FROM ({union}) AS pieces GROUP BY 1, 2, 3, 4"
     )
-    return list(
-        await conn.fetch(sql, list(sources), funnel_stage, event_type, interval or "day", *args)
-    )
+    return list(await conn.fetch(sql, *args, *piece_args))
 
 
 async def sum_revenue(
@@ -120,7 +120,8 @@ async def sum_revenue(
         " AND source = ANY($1::text[]) AND transactions > 0"
     )
     raw = (
-        "SELECT e.source, sum(e.purchase_amount), count(*), count(e.campaign_id) FROM events e"
+        "SELECT e.source, sum(e.purchase_amount) AS revenue, count(*) AS transactions,"
+        " count(e.campaign_id) AS campaign_transactions FROM events e"
         " WHERE e.occurred_at >= {start} AND e.occurred_at < {end}"
         f" AND e.source = ANY($1::text[]) AND {_IS_TRANSACTION} GROUP BY 1"
     )
@@ -199,7 +200,8 @@ async def count_audience(
         " AND source = ANY($1::text[])"
     )
     raw = (
-        "SELECT e.source, f.dimension, f.value, f.detail, count(*), coalesce(sum(f.followers), 0)"
+        "SELECT e.source, f.dimension, f.value, f.detail, count(*) AS events,"
+        " coalesce(sum(f.followers), 0) AS followers"
         f" FROM events e CROSS JOIN LATERAL {AUDIENCE_FACTS.replace('{', '{{').replace('}', '}}')}"
         " WHERE e.occurred_at >= {start} AND e.occurred_at < {end}"
         " AND e.source = ANY($1::text[]) AND f.value IS NOT NULL GROUP BY 1, 2, 3, 4"
