@@ -1,0 +1,112 @@
+"""The webhook's refusals over real HTTP: 400, 413 and 503, each with a JSON reason."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import nats
+import orjson
+import pytest
+from gateway_harness import RunningGateway, start_gateway, stop_gateway
+
+from funnel.events import Subjects
+from funnel.gateway import GatewaySettings
+from funnel.observability import Phase
+
+
+@pytest.fixture
+async def limited(gateway_settings: GatewaySettings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a gateway that takes at most 20,000 bytes and 10 events a request."""
+    settings = gateway_settings.model_copy(update={"max_body_bytes": 20_000, "max_events": 10})
+    running, thread = await start_gateway(settings)
+    try:
+        async with httpx.AsyncClient(base_url=running.url, timeout=30) as http:
+            yield http
+    finally:
+        await stop_gateway(thread)
+
+
+def _assert_refused(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/json"
+    body: dict[str, Any] = response.json()
+    assert body["error"]
+    assert body["correlationId"] == response.headers["x-correlation-id"]
+    return body
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"{not json", b'[{"eventId": "x"}', b"42", b'"event"', b"null", b"true"]
+)
+async def test_body_that_is_not_an_array_or_object_is_400(
+    client: httpx.AsyncClient, content: bytes
+) -> None:
+    """Bodies that are not JSON, or JSON but neither array nor object, are answered 400."""
+    _assert_refused(await client.post("/webhook", content=content), 400)
+
+
+async def test_body_over_the_byte_limit_is_413_before_reading(
+    limited: httpx.AsyncClient,
+) -> None:
+    """A Content-Length over the limit is refused with 413 without reading the body."""
+    body = _assert_refused(await limited.post("/webhook", content=b" " * 50_000), 413)
+
+    assert "20000" in body["error"]
+
+
+async def test_streamed_body_over_the_byte_limit_is_413(limited: httpx.AsyncClient) -> None:
+    """A chunked body with no Content-Length is refused with 413 once it crosses the limit."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(10):
+            yield b" " * 4_000
+
+    _assert_refused(await limited.post("/webhook", content=chunks()), 413)
+
+
+async def test_more_events_than_the_limit_is_413(
+    limited: httpx.AsyncClient, events_50k: list[dict[str, Any]]
+) -> None:
+    """More elements than `max_events` are refused with 413, and nothing is stored."""
+    body = _assert_refused(
+        await limited.post("/webhook", content=b"[{},{},{}" + b",{}" * 8 + b"]"), 413
+    )
+
+    assert "11 events" in body["error"]
+
+
+async def test_draining_gateway_answers_503(
+    client: httpx.AsyncClient, gateway: RunningGateway, events_50k: list[dict[str, Any]]
+) -> None:
+    """Once draining, new webhooks get 503 and readiness reports the phase."""
+    gateway.readiness.phase = Phase.DRAINING
+
+    _assert_refused(await client.post("/webhook", json=events_50k[:3]), 503)
+    ready = await client.get("/health/ready")
+
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["lifecycle"] == "draining"
+
+
+async def test_jetstream_refusing_the_data_is_503(
+    client: httpx.AsyncClient,
+    subjects: Subjects,
+    nats_url: str,
+    events_50k: list[dict[str, Any]],
+) -> None:
+    """With the events stream gone, the webhook answers 503 and readiness names the stream."""
+    nc = await nats.connect(nats_url)
+    try:
+        await nc.jetstream().delete_stream(subjects.events_stream)
+    finally:
+        await nc.close()
+
+    body = _assert_refused(
+        await client.post("/webhook", content=orjson.dumps(events_50k[:1_500])), 503
+    )
+    ready = await client.get("/health/ready")
+
+    assert body["partiallyStored"] is False
+    assert body["storedMessages"] == 0
+    assert ready.status_code == 503
+    assert "does not exist" in ready.json()["checks"]["events_stream"]
