@@ -68,9 +68,9 @@ def _translate(error: ErrorDetails, skip: int) -> FieldError:
         # The discriminator's value is not one of its tags: the error belongs to that field.
         field = _discriminator(ctx)
         expected = _one_of(ctx.get("expected_tags", ""))
+        value = error["input"].get(field) if isinstance(error["input"], dict) else ctx.get("tag")
         return FieldError(
-            f"{path}.{field}" if path else field,
-            f"Input should be {expected}; got {_shown(ctx.get('tag'))}",
+            f"{path}.{field}" if path else field, f"Input should be {expected}; got {_shown(value)}"
         )
     if kind == "union_tag_not_found":
         field = _discriminator(ctx)
