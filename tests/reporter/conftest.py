@@ -82,7 +82,7 @@ async def running_reporter(database_url: str) -> AsyncIterator[httpx.AsyncClient
     """A client of a reporter app whose lifespan has started on `database_url`."""
     app = create_app(ReporterSettings(database_url=database_url), Readiness())
     async with app.router.lifespan_context(app) as state:
-        transport = httpx.ASGITransport(app=_with_state(app, state))
+        transport = httpx.ASGITransport(app=_with_state(app, dict(state or {})))
         async with httpx.AsyncClient(transport=transport, base_url="http://reporter") as client:
             yield client
 
