@@ -54,7 +54,7 @@ async def test_start_gives_up_after_max_connect_attempts() -> None:
 
 async def test_lost_server_is_survived(tmp_path: Path) -> None:
     """The server stops and comes back on the same port and store: the connection reports
-    the outage, reconnects, and publishing and consuming carry on without loss."""
+    the outage, reconnects, and a publish made meanwhile and the consumer carry on unharmed."""
     server = EmbeddedNats(tmp_path / "nats")
     server.start()
     subjects = Subjects("lost")
@@ -86,18 +86,21 @@ async def test_lost_server_is_survived(tmp_path: Path) -> None:
                 with pytest.raises(NotConnectedError, match="not connected"):
                     await conn.check()
 
+                # Published during the outage: buffered, then acknowledged after reconnecting.
+                during = asyncio.create_task(publisher.publish(batch_message(subject, 10, 10)))
                 await asyncio.to_thread(server.start)
                 await eventually(lambda: conn.is_connected, what="reconnected")
                 await conn.check()
-                await publisher.publish(batch_message(subject, 10, 10))
-                await eventually(lambda: len(recorder.event_ids) == 20, what="second batch")
+                await during
+                await publisher.publish(batch_message(subject, 20, 10))
+                await eventually(lambda: len(recorder.event_ids) == 30, what="later batches")
 
                 await consumer.stop(timeout=5)
                 await running
     finally:
         server.stop()
 
-    assert sorted(recorder.event_ids) == sorted(f"ev-{n}" for n in range(20))
+    assert sorted(recorder.event_ids) == sorted(f"ev-{n}" for n in range(30))
     events = [line["event"] for line in logs]
     assert "nats_disconnected" in events
     assert "nats_reconnected" in events

@@ -267,3 +267,29 @@ async def test_stop_lets_the_batch_in_hand_finish(
     assert len(handled) == 3
     await eventually(lambda: _settled(conn, durable), what="acked")
     assert sum(int(d.headers[EVENT_COUNT_HEADER]) for d in handled) == 3
+
+
+async def test_server_max_deliver_wins_when_lower(
+    conn: JetStreamConnection, streams: Subjects
+) -> None:
+    """A durable declared with a lower max_deliver still ends in dead letters, at its limit."""
+    await ensure_consumer(
+        conn, streams.events_stream, DURABLE, streams.events("facebook"), max_deliver=2
+    )
+    attempts: Counter[int] = Counter()
+
+    async def broken(deliveries: Sequence[Delivery]) -> Sequence[Failed]:
+        attempts.update(d.stream_sequence for d in deliveries)
+        raise TransientError("still down")
+
+    await Publisher(conn).publish(batch_message(streams.events("facebook"), 0, 1))
+    consumer = _consumer(conn, streams, broken)  # asks for max_deliver=3
+
+    async def dead_lettered() -> bool:
+        return len(await _dead_letters(conn, streams)) == 1
+
+    async with _running(consumer):
+        await eventually(dead_lettered, what="a dead letter")
+    assert list(attempts.values()) == [2]
+    [letter] = await _dead_letters(conn, streams)
+    assert letter.deliveries == 2

@@ -26,6 +26,7 @@ from nats.js import JetStreamContext
 
 from funnel.jetstream.connection import JetStreamConnection
 from funnel.jetstream.deadletter import Undeliverable, dead_letter
+from funnel.jetstream.durable import consumer_info
 from funnel.jetstream.errors import (
     ConnectionClosedError,
     JetStreamError,
@@ -165,6 +166,7 @@ class PullConsumer:
                 sub = await self._conn._jetstream.pull_subscribe_bind(
                     consumer=self._durable, stream=self._stream
                 )
+            await self._adopt_server_max_deliver()
             while not self._stopping.is_set():
                 received = await self._fetch(sub)
                 if not received:
@@ -206,6 +208,23 @@ class PullConsumer:
             await asyncio.wait_for(self._stopped.wait(), _GRACE_AFTER_CANCEL)
         except TimeoutError:
             _log.error("consumer_stop_stuck", consumer=self._durable)
+
+    async def _adopt_server_max_deliver(self) -> None:
+        """The server stops redelivering at its own `max_deliver`: give up no later than it."""
+        try:
+            status = await consumer_info(self._conn, self._stream, self._durable)
+        except JetStreamError as exc:
+            _log.warning("consumer_info_failed", consumer=self._durable, error=str(exc))
+            return
+        declared = status.max_deliver
+        if declared is not None and 0 < declared < self._max_deliver:
+            _log.warning(
+                "max_deliver_lowered",
+                consumer=self._durable,
+                configured=self._max_deliver,
+                server=declared,
+            )
+            self._max_deliver = declared
 
     # --- one step at a time, each a task that stop() may cancel ---------------------------
 

@@ -98,6 +98,12 @@ async def stream_exists(conn: JetStreamConnection, stream: str) -> bool:
     return True
 
 
+async def delete_stream(conn: JetStreamConnection, stream: str) -> None:
+    """Delete the stream and everything in it; raises `StreamNotFoundError` if absent."""
+    with translated(f"delete stream {stream}"):
+        await conn._manager.delete_stream(stream)
+
+
 async def check_stream(conn: JetStreamConnection, stream: str) -> None:
     """Readiness probe: returns if the stream is there, else raises with the reason."""
     if not await stream_exists(conn, stream):
