@@ -31,7 +31,8 @@ class DecodedMessage:
 
     @property
     def refused(self) -> list[Rejected]:
-        return [*self.invalid, *self.unstorable]
+        """Every refused event, in message order."""
+        return sorted([*self.invalid, *self.unstorable], key=lambda rejected: rejected.index)
 
 
 def decode_message(delivery: Delivery, source: Source, received_at: datetime) -> DecodedMessage:

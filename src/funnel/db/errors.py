@@ -50,7 +50,7 @@ _REFUSED: tuple[type[BaseException], ...] = (
 
 def is_unavailable(exc: BaseException) -> bool:
     """Whether `exc` (from asyncpg or the socket under it) says the database is unavailable."""
-    if isinstance(exc, DatabaseUnavailableError | _TRANSIENT):
+    if isinstance(exc, (DatabaseUnavailableError, *_TRANSIENT)):
         return True
     # asyncpg reports a connection closed under a running query as an InterfaceError.
     return isinstance(exc, asyncpg.InterfaceError) and "connection" in str(exc).lower()

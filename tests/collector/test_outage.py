@@ -1,0 +1,78 @@
+"""A database outage mid-run: batches wait or come back later, readiness fails, nothing is lost."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from collector_traffic import (
+    SettingsFactory,
+    count_rows,
+    eventually,
+    make_events,
+    messages_of,
+    publish,
+    running,
+)
+
+from funnel.events import Subjects
+from funnel.jetstream import JetStreamConnection, read_messages
+from funnel.local import EmbeddedPostgres
+
+
+@pytest.fixture
+async def own_postgres(tmp_path: Path) -> AsyncIterator[tuple[EmbeddedPostgres, str]]:
+    """A PostgreSQL server of this test's own (so it can be stopped) and a database URL."""
+    server = EmbeddedPostgres(tmp_path / "pg")
+    await asyncio.to_thread(server.start)
+    try:
+        admin = await asyncpg.connect(server.url)
+        try:
+            await admin.execute("CREATE DATABASE funnel")
+        finally:
+            await admin.close()
+        yield server, server.url.rsplit("/", 1)[0] + "/funnel"
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+async def test_database_restart_mid_run_loses_nothing(
+    collector_settings: SettingsFactory,
+    subjects: Subjects,
+    nats_url: str,
+    own_postgres: tuple[EmbeddedPostgres, str],
+) -> None:
+    """With PostgreSQL stopped and started again mid-run every event is stored exactly once."""
+    server, database_url = own_postgres
+    before, during = make_events("facebook", 5_000, seed=11), make_events("facebook", 10_000, 12)
+    settings = collector_settings(database_url=database_url, outage_hold_seconds=1.0)
+    async with running(settings) as collector:
+        await publish(nats_url, subjects, messages_of(subjects, "facebook", before))
+
+        async def first_stored() -> bool:
+            return await count_rows(database_url) == len(before)
+
+        await eventually(first_stored, what="the events before the outage")
+
+        await asyncio.to_thread(server.stop, "fast")
+        await publish(nats_url, subjects, messages_of(subjects, "facebook", during))
+
+        async def retried_and_not_ready() -> bool:
+            checks = await collector.readiness.run()
+            retried = collector.metric("funnel_collector_batches_retried_total")
+            return checks["database"] != "ok" and retried >= 1
+
+        await eventually(retried_and_not_ready, what="a retried batch and readiness failing")
+
+        await asyncio.to_thread(server.start)
+
+        async def all_stored() -> bool:
+            return await count_rows(database_url) == len(before) + len(during)
+
+        await eventually(all_stored, what="every event after the restart")
+        assert set((await collector.readiness.run()).values()) == {"ok"}
+    assert await count_rows(database_url) == 15_000
+    async with JetStreamConnection(nats_url, "test-reader") as conn:
+        letters = [m async for m in read_messages(conn, subjects.dead_letter_stream)]
+    assert letters == []
