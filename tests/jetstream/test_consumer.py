@@ -13,7 +13,9 @@ from structlog.testing import capture_logs
 from funnel.events import Subjects
 from funnel.jetstream import (
     EVENT_COUNT_HEADER,
+    BatchHandler,
     ConsumerState,
+    DeadLetter,
     Delivery,
     Failed,
     JetStreamConnection,
@@ -25,8 +27,6 @@ from funnel.jetstream import (
     read_dead_letter,
     read_messages,
 )
-from funnel.jetstream.consumer import BatchHandler
-from funnel.jetstream.deadletter import DeadLetter
 
 DURABLE = "fb-collector"
 

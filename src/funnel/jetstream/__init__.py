@@ -4,12 +4,7 @@
 
 from funnel.jetstream.batch import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, JsonBatch, json_batches
 from funnel.jetstream.connection import ConnectionState, JetStreamConnection
-from funnel.jetstream.consumer import (
-    BatchHandler,
-    ConsumerObserver,
-    ConsumerState,
-    PullConsumer,
-)
+from funnel.jetstream.consumer import ConsumerState, PullConsumer
 from funnel.jetstream.deadletter import (
     DeadLetter,
     DeadLetterKind,
@@ -38,6 +33,7 @@ from funnel.jetstream.errors import (
     StreamNotFoundError,
     TransientError,
 )
+from funnel.jetstream.handler import BatchHandler, ConsumerObserver
 from funnel.jetstream.message import (
     EVENT_COUNT_HEADER,
     MSG_ID_HEADER,

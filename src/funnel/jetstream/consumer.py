@@ -13,15 +13,11 @@ cancels the handler and naks the batch so another replica gets it at once.
 
 import asyncio
 import contextlib
-import functools
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from enum import Enum
-from typing import Final, Protocol
+from typing import Final
 
 import nats.errors
 import structlog
-from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from funnel.jetstream.connection import JetStreamConnection
@@ -35,8 +31,9 @@ from funnel.jetstream.errors import (
     translate,
     translated,
 )
-from funnel.jetstream.message import Delivery, Failed
+from funnel.jetstream.handler import BatchHandler, ConsumerObserver, NoObserver
 from funnel.jetstream.publisher import Publisher
+from funnel.jetstream.settlement import Received, ack, nak, take_buffered, term
 from funnel.observability import bound_correlation_id
 
 _log = structlog.get_logger(__name__)
@@ -45,64 +42,11 @@ _ERROR_PAUSE: Final = 1.0  # seconds to wait after a failed fetch before the nex
 _GRACE_AFTER_CANCEL: Final = 5.0  # seconds for settling a cancelled batch during stop()
 
 
-class BatchHandler(Protocol):
-    async def __call__(self, deliveries: Sequence[Delivery]) -> Sequence[Failed]:
-        """Process the batch; return the deliveries that can never succeed (poison).
-
-        Raise `TransientError` (or any exception) to have the whole batch retried later.
-        """
-        ...
-
-
-class ConsumerObserver(Protocol):
-    """Hooks for metrics; called from the consumer loop, so they must be quick."""
-
-    def on_fetched(self, deliveries: Sequence[Delivery]) -> None: ...
-
-    def on_acked(self, deliveries: Sequence[Delivery]) -> None: ...
-
-    def on_nak(self, deliveries: Sequence[Delivery], error: str) -> None: ...
-
-    def on_dead_letter(self, delivery: Delivery, error: str) -> None: ...
-
-
-class _NoObserver:
-    def on_fetched(self, deliveries: Sequence[Delivery]) -> None:
-        pass
-
-    def on_acked(self, deliveries: Sequence[Delivery]) -> None:
-        pass
-
-    def on_nak(self, deliveries: Sequence[Delivery], error: str) -> None:
-        pass
-
-    def on_dead_letter(self, delivery: Delivery, error: str) -> None:
-        pass
-
-
 class ConsumerState(Enum):
     NEW = "new"
     RUNNING = "running"
     STOPPING = "stopping"
     STOPPED = "stopped"
-
-
-@dataclass(frozen=True, slots=True)
-class _Received:
-    msg: Msg
-    delivery: Delivery
-
-
-def _to_delivery(msg: Msg) -> _Received:
-    metadata = msg.metadata
-    delivery = Delivery(
-        subject=msg.subject,
-        data=msg.data,
-        headers=dict(msg.headers or {}),
-        num_delivered=metadata.num_delivered,
-        stream_sequence=metadata.sequence.stream,
-    )
-    return _Received(msg, delivery)
 
 
 def _describe(exc: BaseException) -> str:
@@ -140,9 +84,10 @@ class PullConsumer:
         self._fetch_timeout = fetch_timeout
         self._nak_delay = nak_delay
         self._max_deliver = max_deliver
-        self._observer: ConsumerObserver = observer or _NoObserver()
+        self._observer: ConsumerObserver = observer or NoObserver()
         self._publisher = Publisher(conn, max_in_flight=16)
         self._state = ConsumerState.NEW
+        self._started = False
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
         self._current: asyncio.Task[object] | None = None
@@ -156,8 +101,11 @@ class PullConsumer:
 
         Raises `ConnectionClosedError` if the connection is closed under it.
         """
+        if self._state is ConsumerState.STOPPED and not self._started:
+            return  # stop() came before the task that runs us got its first turn
         if self._state is not ConsumerState.NEW:
             raise JetStreamError(f"consumer {self._durable} is {self._state.value}; run it once")
+        self._started = True
         self._state = ConsumerState.RUNNING
         _log.info("consumer_started", stream=self._stream, consumer=self._durable)
         sub: JetStreamContext.PullSubscription | None = None
@@ -173,7 +121,7 @@ class PullConsumer:
                     continue
                 if self._stopping.is_set():
                     # Fetched after stop() began: not in hand, so give it straight back.
-                    await self._nak(received, delay=None)
+                    await nak(received, self._durable)
                     break
                 await self._process(received)
         finally:
@@ -239,7 +187,7 @@ class PullConsumer:
         finally:
             self._current = None
 
-    async def _fetch(self, sub: JetStreamContext.PullSubscription) -> list[_Received]:
+    async def _fetch(self, sub: JetStreamContext.PullSubscription) -> list[Received]:
         if not self._conn._nats.is_connected:
             # Pull requests sent while disconnected would all arrive at once on reconnect.
             await self._pause(min(self._fetch_timeout, _ERROR_PAUSE))
@@ -254,7 +202,7 @@ class PullConsumer:
         if exc is None:
             msgs = task.result()
             assert isinstance(msgs, list)
-            return [_to_delivery(msg) for msg in msgs]
+            return [Received.of(msg) for msg in msgs]
         if isinstance(exc, nats.errors.TimeoutError | TimeoutError):
             return []  # nothing to fetch within fetch_timeout: the normal idle case
         error = translate(exc, f"fetch from {self._durable}")
@@ -266,24 +214,24 @@ class PullConsumer:
         await self._pause(_ERROR_PAUSE)
         return []
 
-    async def _process(self, received: list[_Received]) -> None:
+    async def _process(self, received: list[Received]) -> None:
         self._observer.on_fetched([item.delivery for item in received])
         task: asyncio.Task[object] = asyncio.create_task(self._handle(received))
         try:
             await self._run_step(task)
         except asyncio.CancelledError:
-            await self._nak(received, delay=None)
+            await nak(received, self._durable)
             raise
         if task.cancelled():
             # stop() ran out of time: give the whole batch back for redelivery now.
-            await self._nak(received, delay=None)
+            await nak(received, self._durable)
             self._observer.on_nak(
                 [item.delivery for item in received], "stopped before the batch finished"
             )
         elif (exc := task.exception()) is not None:
             raise exc
 
-    async def _handle(self, received: list[_Received]) -> None:
+    async def _handle(self, received: list[Received]) -> None:
         deliveries = [item.delivery for item in received]
         try:
             failed = await self._handler(deliveries)
@@ -291,18 +239,20 @@ class PullConsumer:
             await self._retry_later(received, exc)
             return
         poison = {item.delivery.stream_sequence: item.error for item in failed}
-        done: list[_Received] = []
+        done: list[Received] = []
         for item in received:
             error = poison.get(item.delivery.stream_sequence)
             if error is None:
                 done.append(item)
             else:
                 await self._give_up(item, error)
-        await self._ack(done)
+        await ack(done, self._durable)
+        if done:
+            self._observer.on_acked([item.delivery for item in done])
 
-    async def _retry_later(self, received: list[_Received], exc: Exception) -> None:
+    async def _retry_later(self, received: list[Received], exc: Exception) -> None:
         error = _describe(exc)
-        retry: list[_Received] = []
+        retry: list[Received] = []
         for item in received:
             if item.delivery.num_delivered >= self._max_deliver:
                 await self._give_up(item, f"failed {item.delivery.num_delivered} times: {error}")
@@ -329,10 +279,10 @@ class PullConsumer:
                 correlation_ids=correlation_ids,
                 exc_info=exc,
             )
-        await self._nak(retry, delay=self._nak_delay)
+        await nak(retry, self._durable, self._nak_delay)
         self._observer.on_nak(deliveries, error)
 
-    async def _give_up(self, item: _Received, error: str) -> None:
+    async def _give_up(self, item: Received, error: str) -> None:
         """Dead-letter then term; if the dead letter cannot be stored, retry later instead."""
         delivery = item.delivery
         with bound_correlation_id(delivery.correlation_id):
@@ -346,9 +296,9 @@ class PullConsumer:
                     subject=delivery.subject,
                     error=str(exc),
                 )
-                await self._nak([item], delay=self._nak_delay)
+                await nak([item], self._durable, self._nak_delay)
                 return
-            await self._settle(item, "term", item.msg.term)
+            await term(item, self._durable)
             self._observer.on_dead_letter(delivery, error)
             _log.warning(
                 "dead_lettered",
@@ -358,40 +308,9 @@ class PullConsumer:
                 error=error,
             )
 
-    # --- acknowledgements: plain publishes into the client's buffer, never waited on ----
-
-    async def _ack(self, received: Sequence[_Received]) -> None:
-        for item in received:
-            await self._settle(item, "ack", item.msg.ack)
-        if received:
-            self._observer.on_acked([item.delivery for item in received])
-
-    async def _nak(self, received: Sequence[_Received], delay: float | None) -> None:
-        for item in received:
-            await self._settle(item, "nak", functools.partial(item.msg.nak, delay=delay or None))
-
-    async def _settle(
-        self, item: _Received, action: str, send: Callable[[], Awaitable[None]]
-    ) -> None:
-        if item.msg.is_acked:
-            return  # already settled, e.g. acked just before stop() cancelled the batch
-        try:
-            with translated(f"{action} message {item.delivery.stream_sequence}"):
-                await send()
-        except JetStreamError as exc:
-            # An unsettled message comes back after ack_wait: nothing is lost.
-            _log.warning("settle_failed", consumer=self._durable, action=action, error=str(exc))
-
     async def _release(self, sub: JetStreamContext.PullSubscription) -> None:
         """Give back what the server pushed but we never handed out, then unsubscribe."""
-        # nats-py exposes no way to take the buffered messages except its queue.
-        queue = sub._sub._pending_queue
-        leftovers: list[_Received] = []
-        while not queue.empty():
-            msg = queue.get_nowait()
-            if not JetStreamContext.is_status_msg(msg):
-                leftovers.append(_to_delivery(msg))
-        await self._nak(leftovers, delay=None)
+        await nak(take_buffered(sub), self._durable)
         with contextlib.suppress(JetStreamError), translated("unsubscribe"):
             await sub.unsubscribe()
 
