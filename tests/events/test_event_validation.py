@@ -51,6 +51,17 @@ def test_valid_events_carry_their_source_and_model() -> None:
         assert valid.event.event_id == original["eventId"]
 
 
+def test_models_can_be_built_in_the_same_pass() -> None:
+    """With `models=True` each valid event's model is there at once, the same as alone."""
+    items: list[object] = [sample(source, stage) for source, stage in KINDS]
+    items.insert(2, {"eventId": "fb-1"})
+    validation = validate_events(items, models=True)
+    assert [valid.index for valid in validation.valid] == [0, 1, 3, 4]
+    assert [rejected.index for rejected in validation.rejected] == [2]
+    for valid in validation.valid:
+        assert valid.event == validate_event(valid.raw)
+
+
 def test_rejected_elements_name_their_event_id_when_they_have_one() -> None:
     """`event_id` is the element's string eventId, else None."""
     broken = sample("facebook", "top")
@@ -120,6 +131,7 @@ def test_the_array_verdict_always_agrees_with_the_model(
         alone = True
     except InvalidEventError:
         alone = False
-    validation = validate_events([event])
-    assert len(validation.valid) == int(alone)
-    assert len(validation.rejected) == int(not alone)
+    for models in (False, True):
+        validation = validate_events([event], models=models)
+        assert len(validation.valid) == int(alone)
+        assert len(validation.rejected) == int(not alone)

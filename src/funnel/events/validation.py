@@ -9,7 +9,7 @@ Speed comes from three choices, measured in `bench/validation.py`:
 - the array is judged in one call into pydantic-core, against a *verdict* schema derived
   from the `Event` models: the same rules, but yielding plain dicts, which cost half as much
   as model instances; the model of a valid event is built when `ValidEvent.event` is first
-  read (the gateway never reads it);
+  read (the gateway never reads it), or in the same single pass with `models=True`;
 - each element is tried as an event and, failing that, kept as it came, so one bad element
   never fails the array; only the few invalid ones are validated again, alone, for errors;
 - the cyclic garbage collector is paused for the pass: the input and output are hundreds of
@@ -94,13 +94,16 @@ def _as_typed_dicts(schema: Any) -> Any:
     )
 
 
-def _verdict_validator() -> SchemaValidator:
-    verdict = cast(CoreSchema, _as_typed_dicts(EVENT_ADAPTER.core_schema))
-    element = core_schema.union_schema([verdict, core_schema.any_schema()], mode="left_to_right")
+def _lenient(event_schema: CoreSchema) -> SchemaValidator:
+    """A list validator whose elements are `event_schema` or, failing that, kept as they came."""
+    element = core_schema.union_schema(
+        [event_schema, core_schema.any_schema()], mode="left_to_right"
+    )
     return SchemaValidator(core_schema.list_schema(element))
 
 
-_VERDICT: Final = _verdict_validator()
+_VERDICTS: Final = _lenient(cast(CoreSchema, _as_typed_dicts(EVENT_ADAPTER.core_schema)))
+_MODELS: Final = _lenient(EVENT_ADAPTER.core_schema)
 
 
 class _CollectorPause:
@@ -137,19 +140,24 @@ def _reject(index: int, raw: object) -> Rejected:
     return Rejected(index, raw, [FieldError("", "Input did not validate as an event")])
 
 
-def validate_events(items: Sequence[object]) -> Validation:
-    """Validate each element of a parsed JSON array as an `Event`, independently."""
+def validate_events(items: Sequence[object], *, models: bool = False) -> Validation:
+    """Validate each element of a parsed JSON array as an `Event`, independently.
+
+    With `models`, every valid event's model is built in the same pass (a collector reads them
+    all); without, each is built when `ValidEvent.event` is first read (a gateway never does).
+    """
     elements = items if isinstance(items, list) else list(items)
     outcome = Validation()
     valid, rejected = outcome.valid, outcome.rejected
     with _COLLECTOR_PAUSE:
-        results = _VERDICT.validate_python(elements)
+        results = (_MODELS if models else _VERDICTS).validate_python(elements)
         for index, raw in enumerate(elements):
-            # The verdict returns a new dict for a valid element and the element itself
-            # (through `any`) for an invalid one.
-            if results[index] is raw:
+            # A valid element comes back as a new dict or model, an invalid one as itself.
+            result = results[index]
+            if result is raw:
                 rejected.append(_reject(index, raw))
-            else:
-                raw_event = cast(dict[str, Any], raw)
-                valid.append(ValidEvent(index, raw_event["source"], raw_event))
+                continue
+            raw_event = cast(dict[str, Any], raw)
+            event = result if models else None
+            valid.append(ValidEvent(index, raw_event["source"], raw_event, event))
     return outcome
