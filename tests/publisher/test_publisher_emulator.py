@@ -166,6 +166,26 @@ async def test_requests_in_flight_get_a_bounded_time_to_finish(webhook: WebhookR
     assert (summary.requests, summary.errors, summary.ok) == (2, 2, 0)
 
 
+async def test_ticks_are_skipped_and_counted_when_too_many_requests_are_open(
+    webhook: WebhookRecorder,
+) -> None:
+    """With max_in_flight requests unanswered, a tick sends nothing and is counted skipped."""
+    webhook.hold_all = True
+    stop = asyncio.Event()
+    settings = settings_for(
+        webhook, max_requests=None, max_in_flight=2, interval_seconds=0.01, drain_timeout_seconds=0
+    )
+    run = asyncio.create_task(publish(settings, stop))
+    await asyncio.wait_for(webhook.received_at_least(2), timeout=30)
+    # Every tick from now on finds both requests still open.
+    await asyncio.sleep(20 * settings.interval_seconds)
+    stop.set()
+    summary = await run
+    assert summary.requests == len(webhook.received) == 2
+    assert summary.skipped >= 1
+    assert summary.errors == 2
+
+
 async def test_a_duration_ends_the_run(webhook: WebhookRecorder) -> None:
     """With a duration and no request limit, the run stops by itself."""
     summary = await publish(

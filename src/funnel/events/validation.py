@@ -90,7 +90,7 @@ def _as_typed_dicts(schema: Any) -> Any:
         for name, spec in model_fields["fields"].items()
     }
     return core_schema.typed_dict_schema(
-        fields, extra_behavior="forbid", config=schema.get("config")
+        fields, extra_behavior="forbid", config=schema.get("config"), ref=schema.get("ref")
     )
 
 
