@@ -7,7 +7,6 @@ exactly once in every summary. `rebuild_summaries` recomputes everything from `e
 `0002_summaries`; docs/storage.md ("Summary tables") explains how reports combine them.
 """
 
-from itertools import pairwise
 from typing import Final, Literal
 
 import asyncpg
@@ -25,6 +24,11 @@ TRANSACTIONAL_EVENT_TYPES: Final[dict[Source, str]] = {
     "facebook": "checkout.complete",
     "tiktok": "purchase",
 }
+
+_EVENT_KEYS: Final = "source, funnel_stage, event_type"
+_EVENT_SUMS: Final = "events revenue transactions campaign_transactions"
+_AUDIENCE_KEYS: Final = "source, dimension, value, detail"
+_AUDIENCE_SUMS: Final = "events followers"
 
 _IS_TRANSACTION = (
     "(e.purchase_amount IS NOT NULL AND (e.source, e.event_type) IN ("
@@ -49,45 +53,57 @@ AUDIENCE_FACTS: Final = """
 """
 
 
-def _grains(grains: tuple[Grain, ...]) -> str:
-    return "(VALUES " + ", ".join(f"('{grain}')" for grain in grains) + ") AS g(grain)"
+# `date_bin` from a UTC midnight equals `date_trunc` in UTC, and is plain arithmetic.
+_ORIGIN: Final = "timestamptz '2000-01-01 00:00:00+00'"
+
+
+def _upsert(table: str, keys: str, sums: str, finest: str, grains: tuple[Grain, ...]) -> str:
+    """Add `finest` (rows of bucket, keys, sums at `grains[0]`) to `table` at every grain.
+
+    The coarser grains are rolled up from the finest rows, so events are read once. Rows
+    are written in key order: concurrent writers lock shared rows in the same order.
+    """
+    names = sums.split()
+    parts = [f"SELECT '{grains[0]}' AS grain, bucket, {keys}, {', '.join(names)} FROM finest"]
+    parts += [
+        f"SELECT '{grain}', date_bin('1 {grain}', bucket, {_ORIGIN}), {keys},"
+        f" {', '.join(f'sum({name})' for name in names)} FROM finest GROUP BY 2, {keys}"
+        for grain in grains[1:]
+    ]
+    return f"""
+        WITH finest AS MATERIALIZED ({finest})
+        INSERT INTO {table} AS c (grain, bucket, {keys}, {", ".join(names)})
+        SELECT * FROM ({" UNION ALL ".join(parts)}) AS rows
+        ORDER BY grain, bucket, {keys}
+        ON CONFLICT (grain, bucket, {keys}) DO UPDATE SET
+            {", ".join(f"{name} = c.{name} + excluded.{name}" for name in names)}
+    """
 
 
 def _count_events(relation: str, grains: tuple[Grain, ...]) -> str:
-    # Sorted keys: concurrent writers of one source lock rows in the same order.
-    return f"""
-        INSERT INTO event_counts AS c (grain, bucket, source, funnel_stage, event_type,
-                                       events, revenue, transactions, campaign_transactions)
-        SELECT g.grain, date_trunc(g.grain, e.occurred_at, 'UTC'), e.source, e.funnel_stage,
-               e.event_type, count(*),
-               coalesce(sum(e.purchase_amount) FILTER (WHERE {_IS_TRANSACTION}), 0),
-               count(*) FILTER (WHERE {_IS_TRANSACTION}),
+    finest = f"""
+        SELECT date_bin('1 {grains[0]}', e.occurred_at, {_ORIGIN}) AS bucket, e.source,
+               e.funnel_stage, e.event_type, count(*) AS events,
+               coalesce(sum(e.purchase_amount) FILTER (WHERE {_IS_TRANSACTION}), 0) AS revenue,
+               count(*) FILTER (WHERE {_IS_TRANSACTION}) AS transactions,
                count(*) FILTER (WHERE {_IS_TRANSACTION} AND e.campaign_id IS NOT NULL)
-        FROM {relation} AS e CROSS JOIN {_grains(grains)}
-        GROUP BY 1, 2, 3, 4, 5
-        ORDER BY 1, 2, 3, 4, 5
-        ON CONFLICT (grain, bucket, source, funnel_stage, event_type) DO UPDATE SET
-            events = c.events + excluded.events,
-            revenue = c.revenue + excluded.revenue,
-            transactions = c.transactions + excluded.transactions,
-            campaign_transactions = c.campaign_transactions + excluded.campaign_transactions
+                   AS campaign_transactions
+        FROM {relation} AS e
+        GROUP BY 1, 2, 3, 4
     """
+    return _upsert("event_counts", _EVENT_KEYS, _EVENT_SUMS, finest, grains)
 
 
 def _count_audience(relation: str, grains: tuple[Grain, ...]) -> str:
-    return f"""
-        INSERT INTO audience_counts AS c (grain, bucket, source, dimension, value, detail,
-                                          events, followers)
-        SELECT g.grain, date_trunc(g.grain, e.occurred_at, 'UTC'), e.source,
-               f.dimension, f.value, f.detail, count(*), coalesce(sum(f.followers), 0)
-        FROM {relation} AS e CROSS JOIN {_grains(grains)} CROSS JOIN LATERAL {AUDIENCE_FACTS}
+    finest = f"""
+        SELECT date_bin('1 {grains[0]}', e.occurred_at, {_ORIGIN}) AS bucket, e.source,
+               f.dimension, f.value, f.detail, count(*) AS events,
+               coalesce(sum(f.followers), 0) AS followers
+        FROM {relation} AS e CROSS JOIN LATERAL {AUDIENCE_FACTS}
         WHERE f.value IS NOT NULL
-        GROUP BY 1, 2, 3, 4, 5, 6
-        ORDER BY 1, 2, 3, 4, 5, 6
-        ON CONFLICT (grain, bucket, source, dimension, value, detail) DO UPDATE SET
-            events = c.events + excluded.events,
-            followers = c.followers + excluded.followers
+        GROUP BY 1, 2, 3, 4, 5
     """
+    return _upsert("audience_counts", _AUDIENCE_KEYS, _AUDIENCE_SUMS, finest, grains)
 
 
 def _add_campaigns(relation: str) -> str:
@@ -135,36 +151,13 @@ _UPDATE: Final = ";".join(
 )
 
 
-def _roll_up(table: str, columns: str, sums: str, finer: Grain, coarser: Grain) -> str:
-    return f"""
-        INSERT INTO {table} (grain, bucket, {columns}, {", ".join(sums.split())})
-        SELECT '{coarser}', date_trunc('{coarser}', bucket, 'UTC'), {columns},
-               {", ".join(f"sum({column})" for column in sums.split())}
-        FROM {table} WHERE grain = '{finer}'
-        GROUP BY 2, {columns}
-    """
-
-
-_EVENT_KEYS: Final = "source, funnel_stage, event_type"
-_EVENT_SUMS: Final = "events revenue transactions campaign_transactions"
-_AUDIENCE_KEYS: Final = "source, dimension, value, detail"
-_AUDIENCE_SUMS: Final = "events followers"
-
-# From scratch, each table is filled at its finest grain from `events` and rolled up from
-# there: one pass over the events instead of one per grain.
+# From scratch: the same statements over all of `events`; every grain still comes from one
+# pass over the events.
 _REBUILD: Final = ";".join(
     [
         "TRUNCATE event_counts, audience_counts, campaign_totals, repeat_events",
-        _count_events("events", EVENT_GRAINS[:1]),
-        *(
-            _roll_up("event_counts", _EVENT_KEYS, _EVENT_SUMS, finer, coarser)
-            for finer, coarser in pairwise(EVENT_GRAINS)
-        ),
-        _count_audience("events", AUDIENCE_GRAINS[:1]),
-        *(
-            _roll_up("audience_counts", _AUDIENCE_KEYS, _AUDIENCE_SUMS, finer, coarser)
-            for finer, coarser in pairwise(AUDIENCE_GRAINS)
-        ),
+        _count_events("events", EVENT_GRAINS),
+        _count_audience("events", AUDIENCE_GRAINS),
         _add_campaigns("events"),
         """
         INSERT INTO repeat_events (source, occurred_at, user_id)

@@ -1,0 +1,325 @@
+"""Reports over 10,000,000 stored events: latency per endpoint; the ingest cost of summaries.
+
+    .venv/bin/python -m bench.reports [--events 10000000] [--hours 10] [--requests 200] [--keep]
+
+1. load: the events are generated inside PostgreSQL (`INSERT ... SELECT FROM generate_series`,
+   the fastest bulk path), spread evenly over `--hours` (1,000,000 an hour by default) with
+   the emulator's countries and cities, nearly unique users and campaigns (2% of events
+   reuse one of 100,000 users, 5% one of 1,000 campaigns); then `rebuild_summaries` and
+   `VACUUM ANALYZE`.
+2. reports: each endpoint called through the real app (in-process ASGI) with random filters
+   and ranges from one second to the whole span (ends at random milliseconds, some open);
+   demographics over one-hour ranges. Prints p50/p95/max per endpoint.
+3. ingest: `store_events` of 10 batches of 1,000 events, with and without `update_summaries`.
+
+Without `DATABASE_URL` an embedded server is started in a temporary directory. The database
+`funnel_bench_reports` is dropped at the end unless `--keep` (a second run with `--keep`
+reuses a loaded one). Figures move with whatever else the machine is doing.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import math
+import os
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+
+import funnel.db.ingest
+from funnel.db import run_migrations
+from funnel.db.ingest import store_events
+from funnel.db.rows import EventRow
+from funnel.db.summaries import rebuild_summaries, update_summaries
+from funnel.local import EmbeddedPostgres
+from funnel.observability import Readiness
+from funnel.publisher.geography import CITIES, COUNTRIES
+from funnel.reporter import ReporterSettings, create_app
+from funnel.reporter.catalog import EVENT_KINDS
+
+_DATABASE = "funnel_bench_reports"
+START = datetime(2026, 11, 20, tzinfo=UTC)
+
+# One statement per chunk; $1..$2 the event numbers, $3 the start, $4 microseconds per event.
+_GENERATE = """
+INSERT INTO events (event_id, occurred_at, received_at, source, funnel_stage, event_type,
+                    user_id, campaign_id, ad_id, purchase_amount, age, gender, country, city,
+                    followers, device, correlation_id, payload)
+SELECT
+    CASE WHEN fb THEN 'fb-' ELSE 'ttk-' END || i, at, at,
+    CASE WHEN fb THEN 'facebook' ELSE 'tiktok' END,
+    CASE WHEN top THEN 'top' ELSE 'bottom' END,
+    kind,
+    CASE WHEN r4 < 0.02 THEN 'user-r' || floor(r5 * 100000)::int ELSE 'user-' || i END,
+    CASE WHEN fb AND NOT top THEN
+        CASE WHEN r8 < 0.05 THEN 'camp-p' || floor(r9 * 1000)::int ELSE 'camp-' || i END
+    END,
+    CASE WHEN fb AND NOT top THEN 'ad-' || i END,
+    CASE WHEN kind = 'checkout.complete' AND fb THEN round((10 + r9 * 990)::numeric, 2)
+         WHEN kind = 'purchase' AND NOT fb THEN round((5 + r9 * 495)::numeric, 2) END,
+    CASE WHEN fb THEN 18 + floor(r5 * 53)::int END,
+    CASE WHEN fb THEN (ARRAY['male', 'female', 'non-binary'])[1 + floor(r6 * 3)::int] END,
+    CASE WHEN fb THEN ($5::text[])[1 + floor(r7 * cardinality($5))::int]
+         WHEN top THEN ($7::text[])[1 + floor(r7 * cardinality($7))::int] END,
+    CASE WHEN fb THEN ($6::text[])[1 + floor(r7 * cardinality($6))::int] END,
+    CASE WHEN NOT fb THEN floor(r5 * 2000001)::bigint END,
+    CASE WHEN NOT fb AND top THEN (ARRAY['Android', 'iOS', 'Desktop'])[1 + floor(r6 * 3)::int] END,
+    NULL,
+    jsonb_build_object('eventId', i, 'timestamp', at, 'note', md5(i::text) || md5(r1::text))
+FROM (
+    SELECT i, $3::timestamptz + make_interval(secs => i * $4::float8 / 1e6) AS at,
+           r1 < 0.5 AS fb, r2 < 0.5 AS top,
+           CASE WHEN r1 < 0.5 THEN
+               CASE WHEN r2 < 0.5
+                    THEN (ARRAY['ad.view', 'page.like', 'comment', 'video.view'])
+                         [1 + floor(r3 * 4)::int]
+                    ELSE (ARRAY['ad.click', 'form.submission', 'checkout.complete'])
+                         [1 + floor(r3 * 3)::int] END
+           ELSE
+               CASE WHEN r2 < 0.5
+                    THEN (ARRAY['video.view', 'like', 'share', 'comment'])[1 + floor(r3 * 4)::int]
+                    ELSE (ARRAY['profile.visit', 'purchase', 'follow'])[1 + floor(r3 * 3)::int] END
+           END AS kind,
+           r1, r4, r5, r6, r7, r8, r9
+    FROM (SELECT i, random() AS r1, random() AS r2, random() AS r3, random() AS r4,
+                 random() AS r5, random() AS r6, random() AS r7, random() AS r8, random() AS r9
+          FROM generate_series($1::bigint, $2::bigint) AS i) AS draws
+) AS drawn
+"""
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+@contextlib.contextmanager
+def _server() -> Any:
+    if url := os.environ.get("DATABASE_URL"):
+        yield url
+        return
+    with (
+        tempfile.TemporaryDirectory() as directory,
+        EmbeddedPostgres(Path(directory) / "data") as server,
+    ):
+        yield server.url
+
+
+async def _load(url: str, events: int, hours: float) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        if await conn.fetchval("SELECT count(*) FROM event_counts WHERE grain = 'day'"):
+            stored = await conn.fetchval("SELECT count(*) FROM events")
+            print(f"reusing the loaded database ({stored:,} events)")
+            return
+        pairs = [(country, city) for country in COUNTRIES for city in CITIES[country]]
+        step = hours * 3600e6 / events
+        chunk = 500_000
+        started = time.perf_counter()
+        for first in range(0, events, chunk):
+            await conn.execute(
+                _GENERATE,
+                first,
+                min(first + chunk, events) - 1,
+                START,
+                step,
+                [country for country, _ in pairs],
+                [city for _, city in pairs],
+                list(COUNTRIES),
+            )
+            done = min(first + chunk, events)
+            print(f"  {done:>10,} events  {time.perf_counter() - started:6.0f} s", flush=True)
+        summarizing = time.perf_counter()
+        async with conn.transaction():
+            await rebuild_summaries(conn)
+        print(f"rebuild_summaries: {time.perf_counter() - summarizing:.0f} s")
+        await conn.execute("VACUUM ANALYZE")
+        print(f"loaded in {time.perf_counter() - started:.0f} s")
+    finally:
+        await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def _reporter(url: str) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(ReporterSettings(database_url=url, log_level="WARNING"), Readiness())
+    async with app.router.lifespan_context(app) as state:
+
+        async def with_state(scope: Any, receive: Any, send: Any) -> None:
+            scope["state"] = dict(state or {})
+            await app(scope, receive, send)
+
+        transport = httpx.ASGITransport(app=with_state)
+        async with httpx.AsyncClient(transport=transport, base_url="http://reporter") as client:
+            yield client
+
+
+def _range(rng: random.Random, span: timedelta, length: timedelta | None = None) -> dict[str, str]:
+    """A random range inside the data; log-uniform length from 1 s to the span, ms ends."""
+    if length is None:
+        if rng.random() < 0.1:
+            return {} if rng.random() < 0.5 else {"from": (START + span / 2).isoformat()}
+        length = timedelta(seconds=10 ** rng.uniform(0, math.log10(span.total_seconds())))
+    offset = timedelta(milliseconds=rng.randrange(int((span - length).total_seconds() * 1000) + 1))
+    start = START + offset
+    return {"from": start.isoformat(), "to": (start + length).isoformat()}
+
+
+def _events_params(rng: random.Random, span: timedelta) -> dict[str, str]:
+    params = _range(rng, span)
+    source, stage, kind = rng.choice(EVENT_KINDS)
+    chosen = {"source": source, "funnelStage": stage, "eventType": kind}
+    params |= {name: value for name, value in chosen.items() if rng.random() < 0.3}
+    if rng.random() < 0.3:
+        params["interval"] = rng.choice(["minute", "hour", "day"])
+    return params
+
+
+def _revenue_params(rng: random.Random, span: timedelta) -> dict[str, str]:
+    params = _range(rng, span)
+    if source := rng.choice([None, None, "facebook", "tiktok"]):
+        params["source"] = source
+    if rng.random() < 0.1:
+        params["campaignId"] = f"camp-p{rng.randrange(1000)}"
+    return params
+
+
+def _demographics_params(rng: random.Random, span: timedelta) -> dict[str, str]:
+    params = _range(rng, span, timedelta(hours=1))
+    if source := rng.choice([None, None, "facebook", "tiktok"]):
+        params["source"] = source
+    return params
+
+
+async def _time(
+    client: httpx.AsyncClient,
+    path: str,
+    make: Callable[[random.Random, timedelta], dict[str, str]],
+    requests: int,
+    span: timedelta,
+) -> None:
+    rng = random.Random(path)
+    durations = []
+    for _ in range(requests):
+        params = make(rng, span)
+        started = time.perf_counter()
+        response = await client.get(path, params=params)
+        if response.status_code == 400:
+            continue
+        durations.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"{path} {params}: {response.status_code} {response.text}")
+    durations.sort()
+    p95 = durations[int(0.95 * (len(durations) - 1))]
+    print(
+        f"{path:<22} n={len(durations):<4} p50={statistics.median(durations):7.1f} ms"
+        f"  p95={p95:7.1f} ms  max={durations[-1]:7.1f} ms"
+    )
+
+
+def _ingest_rows(rng: random.Random, first: int, count: int, at: datetime) -> list[EventRow]:
+    rows = []
+    for number in range(first, first + count):
+        fb = rng.random() < 0.5
+        country = rng.choice(COUNTRIES)
+        rows.append(
+            EventRow(
+                event_id=f"bench-{number}",
+                occurred_at=at + timedelta(milliseconds=number),
+                received_at=at,
+                source="facebook" if fb else "tiktok",
+                funnel_stage="bottom",
+                event_type="checkout.complete" if fb else "purchase",
+                user_id=f"bench-user-{number}",
+                campaign_id=f"bench-camp-{number}" if fb else None,
+                ad_id=None,
+                purchase_amount=Decimal(rng.randrange(1000, 100000)) / 100,
+                age=30 if fb else None,
+                gender="female" if fb else None,
+                country=country if fb else None,
+                city=rng.choice(CITIES[country]) if fb else None,
+                followers=None if fb else rng.randrange(2_000_000),
+                device=None,
+                correlation_id=None,
+                payload="{}",
+            )
+        )
+    return rows
+
+
+async def _ingest(url: str) -> None:
+    """store_events of 10 x 1,000 events, with and without the summaries' upkeep."""
+    conn = await asyncpg.connect(url)
+    rng = random.Random(1)
+    at = datetime.now(UTC)
+    original = update_summaries
+
+    async def skip(_conn: asyncpg.Connection) -> None:
+        return None
+
+    try:
+        results: dict[str, float] = {}
+        for label, upkeep in (
+            ("with summaries", original),
+            ("without", skip),
+            ("with summaries ", original),
+        ):
+            setattr(funnel.db.ingest, "update_summaries", upkeep)  # noqa: B010 - swapped for the comparison
+            started = time.perf_counter()
+            for batch in range(10):
+                first = len(results) * 100_000 + batch * 1000
+                async with conn.transaction():
+                    await store_events(conn, _ingest_rows(rng, first, 1000, at))
+            results[label] = time.perf_counter() - started
+            print(f"store_events 10 x 1,000 {label.strip():<15} {results[label] * 1000:7.0f} ms")
+        async with conn.transaction():
+            await conn.execute("DELETE FROM events WHERE event_id LIKE 'bench-%'")
+    finally:
+        setattr(funnel.db.ingest, "update_summaries", original)  # noqa: B010
+        await conn.close()
+
+
+async def _main(args: argparse.Namespace) -> None:
+    with _server() as server_url:
+        admin = await asyncpg.connect(_with_database(server_url, "postgres"))
+        try:
+            exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", _DATABASE)
+            if not exists:
+                await admin.execute(f'CREATE DATABASE "{_DATABASE}"')
+            url = _with_database(server_url, _DATABASE)
+            await run_migrations(url)
+            await _load(url, args.events, args.hours)
+            span = timedelta(hours=args.hours)
+            async with _reporter(url) as client:
+                await _time(client, "/reports/events", _events_params, args.requests, span)
+                await _time(client, "/reports/revenue", _revenue_params, args.requests, span)
+                await _time(
+                    client, "/reports/demographics", _demographics_params, args.requests // 4, span
+                )
+            await _ingest(url)
+            if not args.keep:
+                await admin.execute(f'DROP DATABASE "{_DATABASE}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--hours", type=float, default=10.0)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the loaded database")
+    asyncio.run(_main(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
