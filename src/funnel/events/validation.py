@@ -1,20 +1,20 @@
-"""Validating a publisher's whole array at once: every element judged on its own.
+"""Validating a publisher's whole array: every element judged on its own.
 
 One bad element never costs the good ones: `validate_events` returns the valid events and the
 rejected ones (with their field errors), both in input order. It is synchronous and
 CPU-bound (50,000 events in well under half a second); callers on an event loop run it in a
-thread.
+thread or in chunks.
 
-Speed comes from three choices, measured in `bench/validation.py`:
-- the array is judged in one call into pydantic-core, against a *verdict* schema derived
-  from the `Event` models: the same rules, but yielding plain dicts, which cost half as much
-  as model instances; the model of a valid event is built when `ValidEvent.event` is first
-  read (the gateway never reads it), or in the same single pass with `models=True`;
-- each element is tried as an event and, failing that, kept as it came, so one bad element
-  never fails the array; only the few invalid ones are validated again, alone, for errors;
-- the cyclic garbage collector is paused for the pass: the input and output are hundreds of
-  thousands of acyclic containers, and collections over them would cost more than the
-  validation itself.
+Speed comes from two choices, measured in `bench/validation.py`:
+- each element is judged against a *verdict* schema derived from the `Event` models: the
+  same rules, in pydantic-core, but yielding plain dicts, which cost half as much as model
+  instances; the model of a valid event is built when `ValidEvent.event` is first read (a
+  gateway never reads it), or instead of the verdict with `models=True` (a collector does);
+- one element at a time, with the cyclic garbage collector paused: a publisher's array is
+  hundreds of thousands of acyclic containers, and the collections that the verdicts and
+  models would trigger, each walking all of them, cost more than the validation itself.
+  Only an invalid element is validated again, against the models, so its errors read
+  exactly as `validate_event`'s.
 """
 
 import gc
@@ -94,16 +94,7 @@ def _as_typed_dicts(schema: Any) -> Any:
     )
 
 
-def _lenient(event_schema: CoreSchema) -> SchemaValidator:
-    """A list validator whose elements are `event_schema` or, failing that, kept as they came."""
-    element = core_schema.union_schema(
-        [event_schema, core_schema.any_schema()], mode="left_to_right"
-    )
-    return SchemaValidator(core_schema.list_schema(element))
-
-
-_VERDICTS: Final = _lenient(cast(CoreSchema, _as_typed_dicts(EVENT_ADAPTER.core_schema)))
-_MODELS: Final = _lenient(EVENT_ADAPTER.core_schema)
+_VERDICT: Final = SchemaValidator(cast(CoreSchema, _as_typed_dicts(EVENT_ADAPTER.core_schema)))
 
 
 class _CollectorPause:
@@ -143,18 +134,17 @@ def _reject(index: int, raw: object) -> Rejected:
 def validate_events(items: Sequence[object], *, models: bool = False) -> Validation:
     """Validate each element of a parsed JSON array as an `Event`, independently.
 
-    With `models`, every valid event's model is built in the same pass (a collector reads them
-    all); without, each is built when `ValidEvent.event` is first read (a gateway never does).
+    With `models`, every valid event's model is built now (a collector reads them all);
+    without, each is built when `ValidEvent.event` is first read (a gateway never does).
     """
-    elements = items if isinstance(items, list) else list(items)
     outcome = Validation()
     valid, rejected = outcome.valid, outcome.rejected
+    check = EVENT_ADAPTER.validate_python if models else _VERDICT.validate_python
     with _COLLECTOR_PAUSE:
-        results = (_MODELS if models else _VERDICTS).validate_python(elements)
-        for index, raw in enumerate(elements):
-            # A valid element comes back as a new dict or model, an invalid one as itself.
-            result = results[index]
-            if result is raw:
+        for index, raw in enumerate(items):
+            try:
+                result = check(raw)
+            except ValidationError:
                 rejected.append(_reject(index, raw))
                 continue
             raw_event = cast(dict[str, Any], raw)
