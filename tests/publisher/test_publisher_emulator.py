@@ -5,14 +5,22 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import structlog
-from webhook_recorder import WebhookRecorder
+from webhook_recorder import WebhookRecorder, running_webhook
 
 from funnel.events import validate_events
 from funnel.publisher import PublisherSettings, publish
+
+
+@pytest.fixture
+async def webhook() -> AsyncIterator[WebhookRecorder]:
+    """A real HTTP webhook on a free loopback port that records every POST."""
+    async with running_webhook() as recorder:
+        yield recorder
 
 
 def settings_for(webhook: WebhookRecorder, **knobs: Any) -> PublisherSettings:
