@@ -7,6 +7,7 @@ NATS connection (every buffered publish flushed) -> STOPPED.
 """
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -108,4 +109,20 @@ def run(settings: GatewaySettings) -> None:
     """`funnel gateway`: serve until SIGTERM or Ctrl-C, then shut down in order."""
     configure_logging(SERVICE_NAME, settings.log_level, settings.effective_log_format)
     readiness = Readiness()
-    serve(create_app(settings, readiness), settings, readiness)
+    app = create_app(settings, readiness)
+    _tune_garbage_collection()
+    serve(app, settings, readiness)
+
+
+def _tune_garbage_collection() -> None:
+    """Make the collector cheap for the gateway's allocation pattern.
+
+    A 50,000-event request allocates ~600,000 acyclic containers (parsed JSON) that reference
+    counting frees; with the default thresholds the cyclic collector runs thousands of times
+    per request and repeatedly walks everything alive, which measured ~25% of the request's
+    CPU. Freezing what start-up built takes it out of every full collection, and a larger
+    first-generation threshold collects young objects less often; cycles are still found.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 50, 100)

@@ -38,6 +38,14 @@ class GatewaySettings(ServiceSettings, NatsSettings):
     max_errors_in_answer: int = Field(
         default=100, ge=0, description="rejected events listed in the 202 body at most"
     )
+    intake_concurrency: int = Field(
+        default=1,
+        gt=0,
+        description=(
+            "requests parsed and validated at once; the work is CPU-bound on one thread, so "
+            "more only interleaves requests (all finish later) and holds more parsed events"
+        ),
+    )
     validation_chunk_events: int = Field(
         default=1_000,
         gt=0,
