@@ -7,11 +7,13 @@ read with nats-py directly, not through `funnel.jetstream`.
 
 import asyncio
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import nats
 import orjson
+import pytest
 import uvicorn
 from nats.js.api import RawStreamMsg
 
@@ -102,3 +104,15 @@ def header(message: RawStreamMsg, name: str) -> str | None:
     headers = message.headers or {}
     value = headers.get(name)
     return value if isinstance(value, str) else None
+
+
+async def until(check: Callable[[], Awaitable[bool]], what: str, within: float = 30.0) -> None:
+    """Poll a condition with a bound; the bound fails the test instead of hanging it."""
+    try:
+        async with asyncio.timeout(within):
+            while True:
+                if await check():
+                    return
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        pytest.fail(f"no {what} within {within:g}s")

@@ -1,5 +1,6 @@
 """The webhook's refusals over real HTTP: 400, 413 and 503, each with a JSON reason."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -7,7 +8,7 @@ import httpx
 import nats
 import orjson
 import pytest
-from gateway_harness import RunningGateway, start_gateway, stop_gateway
+from gateway_harness import RunningGateway, start_gateway, stop_gateway, until
 
 from funnel.events import Subjects
 from funnel.gateway import GatewaySettings
@@ -110,3 +111,30 @@ async def test_jetstream_refusing_the_data_is_503(
     assert body["storedMessages"] == 0
     assert ready.status_code == 503
     assert "does not exist" in ready.json()["checks"]["events_stream"]
+
+
+async def test_client_leaving_mid_upload_is_counted_not_crashed(
+    client: httpx.AsyncClient, gateway: RunningGateway
+) -> None:
+    """A client that disconnects mid-body is counted as a failed request; the gateway serves on."""
+    host, port = gateway.url.removeprefix("http://").split(":")
+    _reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        b"POST /webhook HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100000\r\n\r\n[" + b" " * 1_000
+    )
+    await writer.drain()
+    writer.close()
+    await writer.wait_closed()
+
+    async def counted() -> bool:
+        metrics = (await client.get("/metrics")).text
+        return 'funnel_gateway_requests_total{status="499"} 1.0' in metrics
+
+    await until(counted, "count of the abandoned upload")
+    metrics = (await client.get("/metrics")).text
+    assert (
+        'funnel_gateway_events_failed_total{reason="client_disconnected",source="unknown"} 1.0'
+        in metrics
+    )
+    assert (await client.get("/health/live")).status_code == 200

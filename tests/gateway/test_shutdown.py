@@ -4,30 +4,17 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-import pytest
-from gateway_harness import stored_events, stored_messages
+from gateway_harness import stored_events, stored_messages, until
 
 from funnel.events import Subjects
 from funnel.local import free_port
 from funnel.observability import CORRELATION_HEADER
-
-
-async def _until(check: Callable[[], Awaitable[bool]], what: str, within: float = 30.0) -> None:
-    """Poll a condition with a bound; the bound fails the test instead of hanging it."""
-    try:
-        async with asyncio.timeout(within):
-            while True:
-                if await check():
-                    return
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        pytest.fail(f"no {what} within {within:g}s")
 
 
 async def _one_request_in_flight(http: httpx.AsyncClient) -> bool:
@@ -88,7 +75,7 @@ async def test_sigterm_during_large_request_still_publishes_all_of_it(
                 except httpx.TransportError:
                     return False
 
-            await _until(ready, "ready gateway")
+            await until(ready, "ready gateway")
             large = asyncio.create_task(
                 http.post(
                     "/webhook",
@@ -96,13 +83,13 @@ async def test_sigterm_during_large_request_still_publishes_all_of_it(
                     headers={CORRELATION_HEADER: "sigterm-1", "Content-Length": str(len(body))},
                 )
             )
-            await _until(lambda: _one_request_in_flight(http), "request in flight")
+            await until(lambda: _one_request_in_flight(http), "request in flight")
 
             process.send_signal(signal.SIGTERM)
 
             not_ready = await http.get("/health/ready")
             newcomer = await http.post("/webhook", json=events_50k[:2])
-            await _until(lambda: _refuses_connections(url), "closed listener")
+            await until(lambda: _refuses_connections(url), "closed listener")
             resume.set()
             response = await large
         returncode = await asyncio.wait_for(process.wait(), 60)

@@ -6,23 +6,29 @@ after it has been buffered whole.
 """
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
-from funnel.gateway.errors import MalformedBodyError, TooLargeError
+from funnel.gateway.errors import MalformedBodyError, TooLargeError, UploadAbandonedError
 from funnel.gateway.metrics import UNKNOWN_SOURCE
 
 
 async def read_body(request: Request, max_bytes: int) -> bytearray:
-    """The whole request body; `TooLargeError` once it is known to exceed `max_bytes`."""
+    """The whole request body; `TooLargeError` once it is known to exceed `max_bytes`,
+    `UploadAbandonedError` if the client disconnects before the end."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise TooLargeError(f"body of {int(declared)} bytes exceeds the limit of {max_bytes}")
     # A bytearray grows in place and orjson reads it without a copy.
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise TooLargeError(f"body exceeds the limit of {max_bytes} bytes")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_bytes:
+                raise TooLargeError(f"body exceeds the limit of {max_bytes} bytes")
+    except ClientDisconnect:
+        raise UploadAbandonedError(
+            f"client disconnected after {len(body)} bytes of the body"
+        ) from None
     return body
 
 

@@ -42,6 +42,13 @@ class TooLargeError(WebhookError):
     reason = "too_large"
 
 
+class UploadAbandonedError(WebhookError):
+    """The client went away before sending the whole body; the answer reaches no one."""
+
+    status_code = 499  # no standard code exists; this is the one proxies log for it
+    reason = "client_disconnected"
+
+
 class ShuttingDownError(WebhookError):
     """The gateway is draining and takes no new work: 503, to be retried on another replica."""
 
