@@ -1,12 +1,21 @@
 """Mapping validated events to rows."""
 
+import random
 from datetime import UTC, datetime
 
 import pytest
 from samples import facebook_event, tiktok_event
 
-from funnel.db.rows import COLUMNS, UnstorableEventError, to_row
+from funnel.db.rows import COLUMNS, EventRow, UnstorableEventError, to_row
+from funnel.events import (
+    Event,
+    FacebookEngagementBottom,
+    FacebookEvent,
+    TiktokEngagementBottom,
+    TiktokEngagementTop,
+)
 from funnel.events.validation import validate_events
+from funnel.publisher import EventPool
 
 
 def test_columns_follow_the_table() -> None:
@@ -32,3 +41,52 @@ def test_nul_character_is_refused() -> None:
     [valid] = validate_events([raw]).valid
     with pytest.raises(UnstorableEventError, match="NUL"):
         to_row(valid.event, valid.raw, None, datetime.now(UTC))
+
+
+def test_wire_mapping_matches_the_models() -> None:
+    """Every column read from the wire object equals what the validated model says."""
+    raws = EventPool(random.Random(5), size=512).batch(2_000)
+    received_at = datetime.now(UTC)
+    for valid in validate_events(raws).valid:
+        event = valid.event
+        row = to_row(event, valid.raw, "c", received_at)
+        assert row.occurred_at == event.occurred_at
+        assert (row.source, row.funnel_stage, row.event_type) == (
+            event.source,
+            event.funnel_stage,
+            event.event_type,
+        )
+        assert row.user_id == event.data.user.user_id
+        assert row == _expected(event, row)
+
+
+def _expected(event: Event, row: EventRow) -> EventRow:
+    """`row` with every source-specific column replaced by what the model says."""
+    engagement = event.data.engagement
+    if isinstance(event, FacebookEvent):
+        user = event.data.user
+        bottom = engagement if isinstance(engagement, FacebookEngagementBottom) else None
+        return row._replace(
+            age=user.age,
+            gender=user.gender,
+            country=user.location.country,
+            city=user.location.city,
+            campaign_id=bottom.campaign_id if bottom else None,
+            ad_id=bottom.ad_id if bottom else None,
+            purchase_amount=bottom.purchase if bottom else None,
+            followers=None,
+            device=None,
+        )
+    top = engagement if isinstance(engagement, TiktokEngagementTop) else None
+    tiktok_bottom = engagement if isinstance(engagement, TiktokEngagementBottom) else None
+    return row._replace(
+        age=None,
+        gender=None,
+        city=None,
+        campaign_id=None,
+        ad_id=None,
+        followers=event.data.user.followers,
+        device=top.device if top else None,
+        country=top.country if top else None,
+        purchase_amount=tiktok_bottom.purchase if tiktok_bottom else None,
+    )

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import orjson
 
-from funnel.db.rows import EventRow, UnstorableEventError, to_row
+from funnel.db.rows import EventRow, UnstorableEventError, wire_row
 from funnel.events import FieldError, Rejected, Source, validate_events
 from funnel.jetstream import Delivery
 
@@ -53,7 +53,7 @@ def decode_message(delivery: Delivery, source: Source, received_at: datetime) ->
             decoded.invalid.append(Rejected(valid.index, valid.raw, [reason]))
             continue
         try:
-            decoded.rows.append(to_row(valid.event, valid.raw, correlation_id, received_at))
+            decoded.rows.append(wire_row(valid.raw, correlation_id, received_at))
         except UnstorableEventError as exc:
             decoded.unstorable.append(Rejected(valid.index, valid.raw, [FieldError("", str(exc))]))
     return decoded
