@@ -31,6 +31,7 @@ async def test_twenty_thousand_events_become_twenty_thousand_rows(
         await eventually(all_stored, what="20,000 rows")
         assert collector.metric("funnel_collector_events_processed_total") == 20_000
         assert collector.metric("funnel_collector_events_accepted_total") == 20_000
+        assert collector.metric("funnel_collector_ingest_lag_seconds_count") == 20
         checks = await collector.readiness.run()
         assert set(checks.values()) == {"ok"}
     assert await count_rows(database_url) == 20_000

@@ -1,6 +1,8 @@
 """Migrations: applied under a lock, idempotent, and checked by readiness."""
 
 import asyncio
+import os
+import sys
 
 import asyncpg
 import pytest
@@ -80,6 +82,28 @@ async def test_status_accepts_newer_revision(database_url: str) -> None:
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+        await migration_status(conn)
+    finally:
+        await conn.close()
+
+
+async def test_migrate_command_brings_the_schema_to_head(database_url: str) -> None:
+    """`funnel migrate` applies the migrations to DATABASE_URL and exits 0."""
+    env = {**os.environ, "DATABASE_URL": database_url, "LOG_FORMAT": "json"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "funnel",
+        "migrate",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    assert process.returncode == 0, output.decode()
+    assert b'"migrations_applied"' in output
+    conn = await asyncpg.connect(database_url)
+    try:
         await migration_status(conn)
     finally:
         await conn.close()

@@ -9,6 +9,9 @@ delivery, so a redelivered event counts again), `processed` those committed to P
     undecodable   the whole message is not a JSON array
     refused       the database refused the message's rows (a data error)
     undeliverable the message failed `max_deliver` times
+
+Histograms time each fetched batch and the lag from an event's timestamp to its commit;
+gauges show the durable consumer's backlog, refreshed every few seconds.
 """
 
 from collections.abc import Sequence
@@ -25,6 +28,7 @@ FailureReason = Literal["invalid", "unstorable", "undecodable", "refused", "unde
 MESSAGE_REASONS: Final[tuple[FailureReason, ...]] = ("undecodable", "refused")
 
 _BATCH_BUCKETS: Final = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+_LAG_BUCKETS: Final = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
 
 
 class CollectorMetrics:
@@ -68,6 +72,13 @@ class CollectorMetrics:
             "Time to decode, validate, store and commit one fetched batch.",
             ["source"],
             buckets=_BATCH_BUCKETS,
+            registry=registry,
+        ).labels(source)
+        self.ingest_lag = Histogram(
+            "funnel_collector_ingest_lag_seconds",
+            "From an event's own timestamp to the commit of its row; one sample per message.",
+            ["source"],
+            buckets=_LAG_BUCKETS,
             registry=registry,
         ).labels(source)
         self._pending = Gauge(

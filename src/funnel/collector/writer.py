@@ -111,8 +111,17 @@ class BatchWriter:
             _log.error("batch_refused", count=len(rows), error=str(exc))
             return await self._store_each(messages)
         self._metrics.processed(len(rows), inserted)
+        self._observe_lag(messages)
         _log.debug("batch_stored", count=len(rows), inserted=inserted)
         return []
+
+    def _observe_lag(self, messages: list[DecodedMessage]) -> None:
+        # A message's events share the moment the publisher sent them: one sample each.
+        committed_at = datetime.now(UTC)
+        for message in messages:
+            if message.rows:
+                lag = (committed_at - message.rows[0].occurred_at).total_seconds()
+                self._metrics.ingest_lag.observe(max(lag, 0.0))
 
     async def _store_each(self, messages: list[DecodedMessage]) -> list[Failed]:
         failed: list[Failed] = []
@@ -132,6 +141,7 @@ class BatchWriter:
                 failed.append(Failed(message.delivery, f"refused: {exc}"))
                 continue
             self._metrics.processed(len(message.rows), inserted)
+            self._observe_lag([message])
         return failed
 
     async def _write(self, rows: list[EventRow]) -> int:
