@@ -21,8 +21,7 @@ from funnel.collector.lag import tracking_lag
 from funnel.collector.metrics import CollectorMetrics
 from funnel.collector.settings import CollectorSettings
 from funnel.collector.writer import BatchWriter
-from funnel.db import connect_pool, migration_status, run_migrations
-from funnel.db.errors import translate_errors
+from funnel.db import connect_pool, migration_status, run_migrations, translate_errors
 from funnel.events import Subjects
 from funnel.jetstream import (
     JetStreamConnection,

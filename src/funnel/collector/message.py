@@ -10,7 +10,7 @@ from datetime import datetime
 
 import orjson
 
-from funnel.db.rows import EventRow, UnstorableEventError, wire_row
+from funnel.db import EventRow, UnstorableEventError, wire_row
 from funnel.events import FieldError, Rejected, Source, validate_events
 from funnel.jetstream import Delivery
 

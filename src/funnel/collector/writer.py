@@ -21,10 +21,13 @@ import structlog
 
 from funnel.collector.message import DecodedMessage, UndecodableMessageError, decode_message
 from funnel.collector.metrics import CollectorMetrics
-from funnel.db import DatabaseUnavailableError, DataRefusedError
-from funnel.db.errors import translate_errors
-from funnel.db.ingest import store_events
-from funnel.db.rows import EventRow
+from funnel.db import (
+    DatabaseUnavailableError,
+    DataRefusedError,
+    EventRow,
+    store_events,
+    translate_errors,
+)
 from funnel.events import Source
 from funnel.jetstream import (
     Delivery,

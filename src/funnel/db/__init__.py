@@ -6,18 +6,28 @@ from funnel.db.errors import (
     DataRefusedError,
     SchemaNotCurrentError,
     is_unavailable,
+    translate_errors,
 )
+from funnel.db.ingest import store_events
 from funnel.db.pool import connect_pool
+from funnel.db.rows import COLUMNS, EventRow, UnstorableEventError, to_row, wire_row
 from funnel.db.schema import head_revisions, migration_status, run_migrations
 
 __all__ = [
+    "COLUMNS",
     "DataRefusedError",
     "DatabaseError",
     "DatabaseUnavailableError",
+    "EventRow",
     "SchemaNotCurrentError",
+    "UnstorableEventError",
     "connect_pool",
     "head_revisions",
     "is_unavailable",
     "migration_status",
     "run_migrations",
+    "store_events",
+    "to_row",
+    "translate_errors",
+    "wire_row",
 ]
