@@ -32,8 +32,10 @@ class CollectorSettings(ServiceSettings, NatsSettings, DatabaseSettings):
         le=16,
         description="fetch loops per process: one validates while another waits on the database",
     )
+    # Poison is dead-lettered on its first delivery; what uses up deliveries is a database
+    # outage, one per OUTAGE_HOLD_SECONDS + NAK_DELAY_SECONDS: 30 of them ride out ~16 min.
     max_deliver: int = Field(
-        default=10, gt=0, description="deliveries of one message before it is dead-lettered"
+        default=30, gt=0, description="deliveries of one message before it is dead-lettered"
     )
     ack_wait_seconds: float = Field(
         default=60.0, gt=0, description="time a fetched message may stay unacknowledged"
