@@ -5,7 +5,7 @@ from decimal import Decimal
 import asyncpg
 import orjson
 import pytest
-from samples import facebook_event, rows_of, tiktok_event
+from db_samples import facebook_event, rows_of, tiktok_event
 
 from funnel.db.ingest import store_events
 

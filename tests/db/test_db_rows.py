@@ -4,7 +4,7 @@ import random
 from datetime import UTC, datetime
 
 import pytest
-from samples import facebook_event, tiktok_event
+from db_samples import facebook_event, tiktok_event
 
 from funnel.db.rows import COLUMNS, EventRow, UnstorableEventError, to_row
 from funnel.events import (
