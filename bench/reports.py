@@ -10,7 +10,8 @@
 2. reports: each endpoint called through the real app (in-process ASGI) with random filters
    and ranges from one second to the whole span (ends at random milliseconds, some open);
    demographics over one-hour ranges. Prints p50/p95/max per endpoint.
-3. ingest: `store_events` of 10 batches of 1,000 events, with and without `update_summaries`.
+3. ingest: `store_events` of 10,000 emulator events of one source, as 10 x 1,000 and as
+   1 x 10,000 (one transaction each), with and without `update_summaries`.
 
 Without `DATABASE_URL` an embedded server is started in a temporary directory. The database
 `funnel_bench_reports` is dropped at the end unless `--keep` (a second run with `--keep`
@@ -28,7 +29,6 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -39,10 +39,12 @@ import httpx
 import funnel.db.ingest
 from funnel.db import run_migrations
 from funnel.db.ingest import store_events
-from funnel.db.rows import EventRow
+from funnel.db.rows import EventRow, wire_row
 from funnel.db.summaries import rebuild_summaries, update_summaries
+from funnel.events.source import SOURCES
 from funnel.local import EmbeddedPostgres
 from funnel.observability import Readiness
+from funnel.publisher.generator import generate_event
 from funnel.publisher.geography import CITIES, COUNTRIES
 from funnel.reporter import ReporterSettings, create_app
 from funnel.reporter.catalog import EVENT_KINDS
@@ -226,65 +228,42 @@ async def _time(
     )
 
 
-def _ingest_rows(rng: random.Random, first: int, count: int, at: datetime) -> list[EventRow]:
-    rows = []
-    for number in range(first, first + count):
-        fb = rng.random() < 0.5
-        country = rng.choice(COUNTRIES)
-        rows.append(
-            EventRow(
-                event_id=f"bench-{number}",
-                occurred_at=at + timedelta(milliseconds=number),
-                received_at=at,
-                source="facebook" if fb else "tiktok",
-                funnel_stage="bottom",
-                event_type="checkout.complete" if fb else "purchase",
-                user_id=f"bench-user-{number}",
-                campaign_id=f"bench-camp-{number}" if fb else None,
-                ad_id=None,
-                purchase_amount=Decimal(rng.randrange(1000, 100000)) / 100,
-                age=30 if fb else None,
-                gender="female" if fb else None,
-                country=country if fb else None,
-                city=rng.choice(CITIES[country]) if fb else None,
-                followers=None if fb else rng.randrange(2_000_000),
-                device=None,
-                correlation_id=None,
-                payload="{}",
-            )
-        )
-    return rows
+async def _store(conn: asyncpg.Connection, batches: list[list[EventRow]]) -> float:
+    started = time.perf_counter()
+    for rows in batches:
+        async with conn.transaction():
+            await store_events(conn, rows)
+    return time.perf_counter() - started
 
 
 async def _ingest(url: str) -> None:
-    """store_events of 10 x 1,000 events, with and without the summaries' upkeep."""
+    """store_events of 10,000 emulator events of one source, in 10 and in 1 transaction(s),
+    with and without the summaries' upkeep (the collectors' write path)."""
     conn = await asyncpg.connect(url)
     rng = random.Random(1)
-    at = datetime.now(UTC)
-    original = update_summaries
 
     async def skip(_conn: asyncpg.Connection) -> None:
         return None
 
     try:
-        results: dict[str, float] = {}
-        for label, upkeep in (
-            ("with summaries", original),
-            ("without", skip),
-            ("with summaries ", original),
-        ):
-            setattr(funnel.db.ingest, "update_summaries", upkeep)  # noqa: B010 - swapped for the comparison
-            started = time.perf_counter()
-            for batch in range(10):
-                first = len(results) * 100_000 + batch * 1000
-                async with conn.transaction():
-                    await store_events(conn, _ingest_rows(rng, first, 1000, at))
-            results[label] = time.perf_counter() - started
-            print(f"store_events 10 x 1,000 {label.strip():<15} {results[label] * 1000:7.0f} ms")
-        async with conn.transaction():
-            await conn.execute("DELETE FROM events WHERE event_id LIKE 'bench-%'")
+        for source in SOURCES:
+            for count, size in ((10, 1000), (1, 10_000)):
+                for label, upkeep in (("with summaries", update_summaries), ("without", skip)):
+                    batches = [
+                        [
+                            wire_row(generate_event(rng, source), None, datetime.now(UTC))
+                            for _ in range(size)
+                        ]
+                        for _ in range(count)
+                    ]
+                    setattr(funnel.db.ingest, "update_summaries", upkeep)  # noqa: B010 - for the comparison
+                    took = await _store(conn, batches)
+                    print(
+                        f"store_events {count:>2} x {size:>6,} {source:<8} {label:<15}"
+                        f" {took * 1000:6.0f} ms"
+                    )
     finally:
-        setattr(funnel.db.ingest, "update_summaries", original)  # noqa: B010
+        setattr(funnel.db.ingest, "update_summaries", update_summaries)  # noqa: B010
         await conn.close()
 
 

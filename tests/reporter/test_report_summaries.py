@@ -22,9 +22,7 @@ async def _contents(conn: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]
         table: await conn.fetch(f"SELECT * FROM {table} ORDER BY {keys}")
         for table, keys in _TABLES.items()
     }
-    found["repeat_users"] = await conn.fetch(
-        "SELECT DISTINCT source, user_id FROM repeat_events ORDER BY 1, 2"
-    )
+    found["repeat_events"] = await conn.fetch("SELECT * FROM repeat_events ORDER BY event_id")
     return found
 
 

@@ -7,6 +7,7 @@ exactly once in every summary. `rebuild_summaries` recomputes everything from `e
 `0002_summaries`; docs/storage.md ("Summary tables") explains how reports combine them.
 """
 
+from itertools import pairwise
 from typing import Final, Literal
 
 import asyncpg
@@ -36,15 +37,35 @@ _IS_TRANSACTION = (
     + "))"
 )
 
+#: The demographics report's age groups: (name, first age of the group), youngest first.
+AGE_GROUPS: Final = (
+    ("<18", 0),
+    ("18-24", 18),
+    ("25-34", 25),
+    ("35-44", 35),
+    ("45-54", 45),
+    ("55-64", 55),
+    ("65+", 65),
+)
+
+_AGE_GROUP: Final = (
+    "CASE"
+    + "".join(
+        f" WHEN e.age < {older} THEN '{name}'"
+        for (name, _), (_, older) in pairwise(AGE_GROUPS)
+    )
+    + f" WHEN e.age IS NOT NULL THEN '{AGE_GROUPS[-1][0]}' END"
+)
+
 #: The demographic facts of one event row `e`: (dimension, value, detail, followers).
-#: Facebook: every event has gender, age, country and city. TikTok: every event has a
+#: Facebook: every event has gender, age group, country and city. TikTok: every event has a
 #: follower count (counted in its bin, summed on the `all` row for the average); device and
 #: country come from top-funnel events only. `value IS NULL` rows are dropped by the caller.
-AUDIENCE_FACTS: Final = """
+AUDIENCE_FACTS: Final = f"""
     (VALUES
         ('all', '', '', e.followers),
         ('gender', e.gender, '', NULL::bigint),
-        ('age', e.age::text, '', NULL),
+        ('age_group', {_AGE_GROUP}, '', NULL),
         ('country', e.country, '', NULL),
         ('city', CASE WHEN e.city IS NOT NULL THEN e.country END, e.city, NULL),
         ('followers', funnel_followers_bin(e.followers)::text, '', NULL),
@@ -121,29 +142,40 @@ def _add_campaigns(relation: str) -> str:
 
 
 # Writers of one source take turns from here to their commit. They would queue on the same
-# summary rows anyway; the lock makes "has this user an earlier event?" exact: whoever checks
+# summary rows anyway; the lock makes "has this user another event?" exact: whoever checks
 # second sees the first one's committed row. Needs READ COMMITTED (a snapshot per statement).
 _LOCK_SOURCES: Final = """
     SELECT pg_advisory_xact_lock(hashtextextended('funnel.summaries.' || s.source, 0))
     FROM (SELECT DISTINCT source FROM _new_events ORDER BY source) AS s
 """
 
-# New events whose user has another event of the same source: flagging a few too many (two
-# new events of one user flag each other) only costs the report a little correction work.
-_FLAG_REPEATS: Final = """
-    INSERT INTO repeat_events (source, occurred_at, user_id)
-    SELECT n.source, n.occurred_at, n.user_id
-    FROM _new_events AS n
-    WHERE EXISTS (
-        SELECT 1 FROM events AS e
-        WHERE e.user_id = n.user_id AND e.source = n.source AND e.event_id <> n.event_id
+_REPEAT_COLUMNS: Final = (
+    "event_id, source, occurred_at, user_id, funnel_stage, gender, age, country, city,"
+    " followers, device"
+)
+
+# A new event whose user has another event of the same source makes that user a repeat
+# user: all their events (the new and the earlier ones) are copied, once each.
+_ADD_REPEATS: Final = f"""
+    WITH repeat_users AS (
+        SELECT DISTINCT n.source, n.user_id
+        FROM _new_events AS n
+        WHERE EXISTS (
+            SELECT 1 FROM events AS o
+            WHERE o.user_id = n.user_id AND o.source = n.source AND o.event_id <> n.event_id
+        )
     )
+    INSERT INTO repeat_events ({_REPEAT_COLUMNS})
+    SELECT {", ".join(f"e.{column.strip()}" for column in _REPEAT_COLUMNS.split(","))}
+    FROM repeat_users AS r JOIN events AS e ON e.user_id = r.user_id AND e.source = r.source
+    ORDER BY e.event_id
+    ON CONFLICT (event_id) DO NOTHING
 """
 
 _UPDATE: Final = ";".join(
     [
         _LOCK_SOURCES,
-        _FLAG_REPEATS,
+        _ADD_REPEATS,
         _count_events("_new_events", EVENT_GRAINS),
         _count_audience("_new_events", AUDIENCE_GRAINS),
         _add_campaigns("_new_events"),
@@ -159,14 +191,13 @@ _REBUILD: Final = ";".join(
         _count_events("events", EVENT_GRAINS),
         _count_audience("events", AUDIENCE_GRAINS),
         _add_campaigns("events"),
-        """
-        INSERT INTO repeat_events (source, occurred_at, user_id)
-        SELECT source, occurred_at, user_id FROM (
-            SELECT source, occurred_at, user_id, row_number() OVER (
-                PARTITION BY source, user_id ORDER BY occurred_at, event_id) AS nth
+        f"""
+        INSERT INTO repeat_events ({_REPEAT_COLUMNS})
+        SELECT {_REPEAT_COLUMNS} FROM (
+            SELECT *, count(*) OVER (PARTITION BY source, user_id) AS events_of_user
             FROM events
-        ) AS numbered
-        WHERE nth > 1
+        ) AS counted
+        WHERE events_of_user > 1
         """,
     ]
 )

@@ -1,10 +1,10 @@
 """`/reports/demographics`: distinct users per source, described by their latest event.
 
 Exact without grouping a range's events by user: summary rows count every event's facts
-(gender, age, country, city, follower bin, device). Users seen more than once in the range
-are few, and each has a `repeat_events` row there; their events are read, their per-event
-facts taken back out, and the facts of their latest event (latest top-funnel event for
-TikTok's device and country) put in once. Exact follower order statistics read only the
+(gender, age group, country, city, follower bin, device). Users with more than one event are
+few, and `repeat_events` holds all their events: for those with several in the range, the
+per-event facts are taken back out and the facts of their latest event (latest top-funnel
+event for TikTok's device and country) put in once. Exact follower order statistics read only the
 one or two follower bins that hold the wanted ranks.
 """
 
@@ -16,7 +16,7 @@ from typing import Any, Final, get_args
 
 import asyncpg
 
-from funnel.db.summaries import AUDIENCE_GRAINS
+from funnel.db.summaries import AGE_GROUPS, AUDIENCE_GRAINS
 from funnel.events.facebook import Gender
 from funnel.events.source import SOURCES, Source
 from funnel.events.tiktok import TiktokDevice
@@ -41,15 +41,6 @@ _ALL: Final[Fact] = ("all", "", "")
 # TikTok's device and country describe a user by their latest top-funnel event.
 _TOP_FUNNEL: Final = frozenset({"device", "country"})
 
-_AGE_GROUPS: Final = (
-    ("<18", 0, 17),
-    ("18-24", 18, 24),
-    ("25-34", 25, 34),
-    ("35-44", 35, 44),
-    ("45-54", 45, 54),
-    ("55-64", 55, 64),
-    ("65+", 65, None),
-)
 _TIERS: Final = (
     ("<1k", 0, 1_000),
     ("1k-10k", 1_000, 10_000),
@@ -65,7 +56,8 @@ def _facts(row: Mapping[str, Any]) -> list[tuple[Fact, int]]:
     if row["gender"] is not None:
         facts.append((("gender", row["gender"], ""), 0))
     if row["age"] is not None:
-        facts.append((("age", str(row["age"]), ""), 0))
+        group = next(name for name, first in reversed(AGE_GROUPS) if row["age"] >= first)
+        facts.append((("age_group", group, ""), 0))
     if row["country"] is not None:
         facts.append((("country", row["country"], ""), 0))
     if row["city"] is not None:
@@ -177,7 +169,7 @@ def _facebook(audience: _Audience) -> FacebookAudience:
     return FacebookAudience(
         users=audience.counts[_ALL],
         gender={gender: genders.get(gender, 0) for gender in get_args(Gender)},
-        age_groups=_groups(audience.values("age"), _AGE_GROUPS),
+        age_groups={group: audience.counts[("age_group", group, "")] for group, _ in AGE_GROUPS},
         top_countries=[CountryUsers(country=f[1], users=n) for f, n in audience.top("country")],
         top_cities=[CityUsers(country=f[1], city=f[2], users=n) for f, n in audience.top("city")],
     )
@@ -213,7 +205,8 @@ async def demographics_report(
     for row in await queries.repeat_user_events(conn, start, end, sources):
         by_user[(row["source"], row["user_id"])].append(row)
     for (source, _), events in by_user.items():
-        audiences[source].correct(source, events)
+        if len(events) > 1:
+            audiences[source].correct(source, events)
     filters = DemographicsFilters(from_=iso(query.start), to=iso(query.end), source=query.source)
     return DemographicsReport(
         filters=filters,

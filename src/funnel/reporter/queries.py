@@ -217,15 +217,12 @@ async def count_audience(
 async def repeat_user_events(
     conn: asyncpg.Connection, start: datetime, end: datetime, sources: Sequence[Source]
 ) -> list[Row]:
-    """Every event in the range of the users that may have more than one there."""
+    """The events in the range of users who have more than one event of their source."""
     sql = (
-        "WITH candidates AS (SELECT DISTINCT source, user_id FROM repeat_events"
-        "   WHERE source = ANY($3::text[]) AND occurred_at >= $1 AND occurred_at < $2)"
-        " SELECT e.source, e.user_id, e.event_id, e.occurred_at, e.funnel_stage, e.gender,"
-        "   e.age, e.country, e.city, e.followers,"
-        "   funnel_followers_bin(e.followers) AS followers_bin, e.device"
-        " FROM candidates c JOIN events e ON e.user_id = c.user_id AND e.source = c.source"
-        " WHERE e.occurred_at >= $1 AND e.occurred_at < $2"
+        "SELECT source, user_id, event_id, occurred_at, funnel_stage, gender, age, country,"
+        " city, followers, funnel_followers_bin(followers) AS followers_bin, device"
+        " FROM repeat_events"
+        " WHERE source = ANY($3::text[]) AND occurred_at >= $1 AND occurred_at < $2"
     )
     return list(await conn.fetch(sql, start, end, list(sources)))
 

@@ -86,14 +86,23 @@ def upgrade() -> None:
     op.execute(
         "CREATE INDEX ix_campaign_totals_revenue ON campaign_totals (revenue DESC, campaign_id)"
     )
-    # Events whose user already had an event of the same source when they were stored: a
-    # user with two or more events in any range has one of these in that range.
+    # Every event of each user with two or more events of one source, with the facts the
+    # demographics report needs: that report corrects its per-event counts from this small,
+    # time-ordered table instead of fetching those users' rows from `events`.
     op.execute(
         """
         CREATE TABLE repeat_events (
+            event_id text NOT NULL CONSTRAINT pk_repeat_events PRIMARY KEY,
             source text NOT NULL,
             occurred_at timestamptz NOT NULL,
-            user_id text NOT NULL
+            user_id text NOT NULL,
+            funnel_stage text NOT NULL,
+            gender text,
+            age smallint,
+            country text,
+            city text,
+            followers bigint,
+            device text
         )
         """
     )
