@@ -27,8 +27,25 @@ from funnel.jetstream import (
 from funnel.observability import CORRELATION_HEADER, Readiness
 from funnel.publisher.generator import generate_event
 
-SettingsFactory = Callable[..., CollectorSettings]
-"""The `collector_settings` fixture: settings for this test, keyword arguments override."""
+
+def collector_settings(
+    nats_url: str, database_url: str, subjects: Subjects, **overrides: Any
+) -> CollectorSettings:
+    """A facebook collector's settings for one test: its streams, its database, quick
+    fetches and retries; keyword arguments override."""
+    values: dict[str, Any] = {
+        "collector_source": "facebook",
+        "nats_url": nats_url,
+        "database_url": database_url,
+        "funnel_namespace": subjects.namespace,
+        "port": 0,
+        "fetch_timeout_seconds": 0.2,
+        "nak_delay_seconds": 0.2,
+        "lag_interval_seconds": 0.2,
+        "shutdown_grace_seconds": 10.0,
+        **overrides,
+    }
+    return CollectorSettings(**values)
 
 
 def make_events(source: Source, count: int, seed: int = 1) -> list[dict[str, Any]]:

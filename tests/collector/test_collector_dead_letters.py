@@ -4,7 +4,7 @@ from typing import Any
 
 import orjson
 from collector_traffic import (
-    SettingsFactory,
+    collector_settings,
     count_rows,
     eventually,
     make_events,
@@ -39,7 +39,7 @@ def _bad_events() -> list[dict[str, Any]]:
 
 
 async def test_poison_goes_to_dead_letters_and_batch_mates_are_stored(
-    collector_settings: SettingsFactory, subjects: Subjects, nats_url: str, database_url: str
+    subjects: Subjects, nats_url: str, database_url: str
 ) -> None:
     """A garbage message and three bad events are dead-lettered; every good event is stored."""
     good = make_events("facebook", 500, seed=6)
@@ -54,7 +54,7 @@ async def test_poison_goes_to_dead_letters_and_batch_mates_are_stored(
             message(subjects, "facebook", orjson.dumps(mixed), count=203, correlation_id="mixed"),
         ],
     )
-    async with running(collector_settings()) as collector:
+    async with running(collector_settings(nats_url, database_url, subjects)) as collector:
 
         async def both_letters() -> bool:
             return len(await _dead_letters(nats_url, subjects)) == 2

@@ -7,7 +7,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from collector_traffic import (
-    SettingsFactory,
+    collector_settings,
     count_rows,
     eventually,
     make_events,
@@ -38,7 +38,6 @@ async def own_postgres(tmp_path: Path) -> AsyncIterator[tuple[EmbeddedPostgres, 
 
 
 async def test_database_restart_mid_run_loses_nothing(
-    collector_settings: SettingsFactory,
     subjects: Subjects,
     nats_url: str,
     own_postgres: tuple[EmbeddedPostgres, str],
@@ -46,7 +45,7 @@ async def test_database_restart_mid_run_loses_nothing(
     """With PostgreSQL stopped and started again mid-run every event is stored exactly once."""
     server, database_url = own_postgres
     before, during = make_events("facebook", 5_000, seed=11), make_events("facebook", 10_000, 12)
-    settings = collector_settings(database_url=database_url, outage_hold_seconds=1.0)
+    settings = collector_settings(nats_url, database_url, subjects, outage_hold_seconds=1.0)
     async with running(settings) as collector:
         await publish(nats_url, subjects, messages_of(subjects, "facebook", before))
 

@@ -4,7 +4,7 @@ import asyncio
 
 import asyncpg
 from collector_traffic import (
-    SettingsFactory,
+    collector_settings,
     count_rows,
     eventually,
     make_events,
@@ -18,12 +18,12 @@ from funnel.events import Subjects
 
 
 async def test_twenty_thousand_events_become_twenty_thousand_rows(
-    collector_settings: SettingsFactory, subjects: Subjects, nats_url: str, database_url: str
+    subjects: Subjects, nats_url: str, database_url: str
 ) -> None:
     """20,000 published events end up as exactly 20,000 rows, each with its correlation id."""
     events = make_events("facebook", 20_000)
     await publish(nats_url, subjects, messages_of(subjects, "facebook", events))
-    async with running(collector_settings()) as collector:
+    async with running(collector_settings(nats_url, database_url, subjects)) as collector:
 
         async def all_stored() -> bool:
             return await count_rows(database_url) >= len(events)
@@ -40,14 +40,14 @@ async def test_twenty_thousand_events_become_twenty_thousand_rows(
 
 
 async def test_same_batch_delivered_twice_is_stored_once(
-    collector_settings: SettingsFactory, subjects: Subjects, nats_url: str, database_url: str
+    subjects: Subjects, nats_url: str, database_url: str
 ) -> None:
     """A batch published twice (as a redelivery would bring it) is stored once."""
     events = make_events("facebook", 500)
     [original] = messages_of(subjects, "facebook", events)
     again = message(subjects, "facebook", original.payload, count=500, correlation_id="again")
     await publish(nats_url, subjects, [original, again])
-    async with running(collector_settings()) as collector:
+    async with running(collector_settings(nats_url, database_url, subjects)) as collector:
 
         async def both_handled() -> bool:
             return collector.metric("funnel_collector_events_processed_total") == 1_000
@@ -58,12 +58,12 @@ async def test_same_batch_delivered_twice_is_stored_once(
 
 
 async def test_two_replicas_split_the_work_without_duplicates(
-    collector_settings: SettingsFactory, subjects: Subjects, nats_url: str, database_url: str
+    subjects: Subjects, nats_url: str, database_url: str
 ) -> None:
     """Two replicas on one durable share its messages; together they store each event once."""
     events = make_events("facebook", 20_000, seed=2)
     # Small fetches so that neither replica can take everything in its first few fetches.
-    settings = collector_settings(fetch_messages=1, consumers=1)
+    settings = collector_settings(nats_url, database_url, subjects, fetch_messages=1, consumers=1)
     await publish(nats_url, subjects, messages_of(subjects, "facebook", events, per_message=250))
     async with running(settings) as first, running(settings) as second:
 
@@ -84,14 +84,14 @@ async def test_two_replicas_split_the_work_without_duplicates(
 
 
 async def test_summaries_count_what_was_stored(
-    collector_settings: SettingsFactory, subjects: Subjects, nats_url: str, database_url: str
+    subjects: Subjects, nats_url: str, database_url: str
 ) -> None:
     """The per-day event summary agrees with the rows, even after a redelivered batch."""
     events = make_events("facebook", 2_000, seed=3)
     messages = messages_of(subjects, "facebook", events)
     again = message(subjects, "facebook", messages[0].payload, count=1_000)
     await publish(nats_url, subjects, [*messages, again])
-    async with running(collector_settings()) as collector:
+    async with running(collector_settings(nats_url, database_url, subjects)) as collector:
 
         async def handled() -> bool:
             return collector.metric("funnel_collector_events_processed_total") == 3_000
@@ -107,9 +107,11 @@ async def test_summaries_count_what_was_stored(
     assert summarised == 2_000
 
 
-async def test_ready_only_while_running(collector_settings: SettingsFactory) -> None:
+async def test_ready_only_while_running(
+    subjects: Subjects, nats_url: str, database_url: str
+) -> None:
     """Readiness is ok while the collector runs and reports draining once it stops."""
-    async with running(collector_settings()) as collector:
+    async with running(collector_settings(nats_url, database_url, subjects)) as collector:
         assert (await collector.readiness.run())["lifecycle"] == "ok"
         await asyncio.sleep(0)
     assert (await collector.readiness.run())["lifecycle"] == "stopped"

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import orjson
 from collector_traffic import (
-    SettingsFactory,
+    collector_settings,
     count_rows,
     eventually,
     make_events,
@@ -30,7 +30,6 @@ def _sample(metrics: str, name: str) -> float:
 
 
 async def test_sigterm_mid_batch_commits_it_and_loses_nothing(
-    collector_settings: SettingsFactory,
     subjects: Subjects,
     nats_url: str,
     database_url: str,
@@ -78,7 +77,7 @@ async def test_sigterm_mid_batch_commits_it_and_loses_nothing(
 
             await eventually(batch_in_hand, what="a batch fetched and not yet committed")
             process.send_signal(signal.SIGTERM)
-            async with running(collector_settings()) as replica:
+            async with running(collector_settings(nats_url, database_url, subjects)) as replica:
                 returncode = await asyncio.wait_for(process.wait(), 60)
 
                 async def all_stored() -> bool:

@@ -1,5 +1,6 @@
 """The bulk write path: typed rows, each event stored once, inside the caller's transaction."""
 
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import asyncpg
@@ -7,7 +8,18 @@ import orjson
 import pytest
 from db_samples import facebook_event, rows_of, tiktok_event
 
-from funnel.db.ingest import store_events
+from funnel.db import run_migrations, store_events
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to a freshly migrated database of this test's own."""
+    await run_migrations(database_url)
+    connection = await asyncpg.connect(database_url)
+    try:
+        yield connection
+    finally:
+        await connection.close()
 
 
 async def _count(conn: asyncpg.Connection) -> int:
