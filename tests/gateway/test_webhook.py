@@ -11,6 +11,7 @@ import pytest
 from gateway_harness import RunningGateway, batch_events, header, stored_events, stored_messages
 
 from funnel.events import Subjects
+from funnel.gateway.batching import Batcher
 from funnel.jetstream import EVENT_COUNT_HEADER, MSG_ID_HEADER
 from funnel.publisher.corruption import CORRUPTIONS, corrupt
 
@@ -208,12 +209,9 @@ async def test_retry_with_same_correlation_id_is_not_stored_twice(
 
 @pytest.mark.parametrize("max_bytes", [4096, 200_000])
 def test_batches_stay_within_both_limits(max_bytes: int, events_50k: list[dict[str, Any]]) -> None:
-    """Batches hold at most `max_events` events and `max_bytes` bytes, in input order."""
-    from funnel.gateway.batching import batch_messages
-
-    events = events_50k[:5_000]
-    messages = batch_messages(
-        {"facebook": events},
+    """Events added in pieces come out in batches within both limits, numbered in order."""
+    events = [event for event in events_50k[:5_000] if event["source"] == "facebook"]
+    batcher = Batcher(
         subjects=Subjects(),
         correlation_id="c",
         key="c:0",
@@ -221,7 +219,13 @@ def test_batches_stay_within_both_limits(max_bytes: int, events_50k: list[dict[s
         max_bytes=max_bytes,
     )
 
+    messages = []
+    for start in range(0, len(events), 700):
+        messages.extend(batcher.add("facebook", events[start : start + 700]))
+    messages.extend(batcher.flush())
+
     assert all(len(message.payload) <= max_bytes for message in messages)
     assert all(len(orjson.loads(message.payload)) <= 1_000 for message in messages)
     assert [e for m in messages for e in orjson.loads(m.payload)] == events
     assert [m.msg_id for m in messages] == [f"c:0:facebook:{n}" for n in range(len(messages))]
+    assert {m.subject for m in messages} == {"events.facebook"}

@@ -2,18 +2,30 @@
 
 A message holds a JSON array of events of one source: at most `max_events` of them and at
 most `max_bytes` of JSON. Its `Nats-Msg-Id` is `<request key>:<source>:<n>`, where the
-request key is `<correlation id>:<crc32 of the body>` (see `request_key`).
+request key is `<correlation id>:<crc32 of the body>` (see `request_key`) and `n` counts the
+source's batches in input order.
 """
 
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
-from funnel.events import Source, Subjects
+from funnel.events import SOURCES, Source, Subjects
 from funnel.jetstream import EVENT_COUNT_HEADER, OutboundMessage
 from funnel.observability import CORRELATION_HEADER
+
+
+def request_key(correlation_id: str, body: bytes | bytearray) -> str:
+    """The prefix of every message id of one request.
+
+    The same body retried under the same `X-Correlation-ID` yields the same ids, so
+    JetStream's duplicate window drops what it already stored; a different body sent under
+    a reused id (a client that pins the header) differs in its checksum, so it is never
+    mistaken for a duplicate and silently dropped.
+    """
+    return f"{correlation_id}:{zlib.crc32(body):08x}"
 
 
 def _payloads(
@@ -39,38 +51,63 @@ def _payloads(
             pending.append(chunk[:middle])
 
 
-def request_key(correlation_id: str, body: bytes | bytearray) -> str:
-    """The prefix of every message id of one request.
+class Batcher:
+    """Packs one request's valid events into messages as they are validated.
 
-    The same body retried under the same `X-Correlation-ID` yields the same ids, so
-    JetStream's duplicate window drops what it already stored; a different body sent under
-    a reused id (a client that pins the header) differs in its checksum, so it is never
-    mistaken for a duplicate and silently dropped.
+    `add` returns the messages that became full, so they can be published while the rest
+    of the request is still being validated; `flush` returns what is left at the end.
     """
-    return f"{correlation_id}:{zlib.crc32(body):08x}"
 
+    def __init__(
+        self,
+        *,
+        subjects: Subjects,
+        correlation_id: str,
+        key: str,
+        max_events: int,
+        max_bytes: int,
+    ) -> None:
+        self._subjects = subjects
+        self._correlation_id = correlation_id
+        self._key = key
+        self._max_events = max_events
+        self._max_bytes = max_bytes
+        self._pending: dict[Source, list[dict[str, Any]]] = {source: [] for source in SOURCES}
+        self._numbers: dict[Source, int] = dict.fromkeys(SOURCES, 0)
 
-def batch_messages(
-    events_by_source: Mapping[Source, list[dict[str, Any]]],
-    *,
-    subjects: Subjects,
-    correlation_id: str,
-    key: str,
-    max_events: int,
-    max_bytes: int,
-) -> list[OutboundMessage]:
-    """Every message for the valid events of one request, in input order per source."""
-    messages: list[OutboundMessage] = []
-    for source, events in events_by_source.items():
-        subject = subjects.events(source)
-        batches = _payloads(events, max_events, max_bytes)
-        for number, (count, payload) in enumerate(batches):
+    def add(self, source: Source, events: list[dict[str, Any]]) -> list[OutboundMessage]:
+        """Take valid events of `source` (in input order); the batches that are now full."""
+        pending = self._pending[source]
+        pending.extend(events)
+        full = len(pending) - len(pending) % self._max_events
+        if full == 0:
+            return []
+        ready, self._pending[source] = pending[:full], pending[full:]
+        return self._pack(source, ready)
+
+    def flush(self) -> list[OutboundMessage]:
+        """The last, partly filled batch of each source."""
+        messages: list[OutboundMessage] = []
+        for source in SOURCES:
+            messages.extend(self._pack(source, self._pending[source]))
+            self._pending[source] = []
+        return messages
+
+    def _pack(self, source: Source, events: list[dict[str, Any]]) -> list[OutboundMessage]:
+        subject = self._subjects.events(source)
+        messages = []
+        for count, payload in _payloads(events, self._max_events, self._max_bytes):
+            number = self._numbers[source]
+            self._numbers[source] = number + 1
             messages.append(
                 OutboundMessage(
                     subject=subject,
                     payload=payload,
-                    msg_id=f"{key}:{source}:{number}",
-                    headers={CORRELATION_HEADER: correlation_id, EVENT_COUNT_HEADER: str(count)},
+                    msg_id=f"{self._key}:{source}:{number}",
+                    headers={
+                        CORRELATION_HEADER: self._correlation_id,
+                        EVENT_COUNT_HEADER: str(count),
+                    },
                 )
             )
-    return messages
+        return messages

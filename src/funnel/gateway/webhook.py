@@ -1,11 +1,12 @@
 """`POST /webhook`: read, validate, batch, publish, and answer only once JetStream has it all.
 
 The path of one request: refuse if draining -> read the body under the byte limit -> parse
--> validate each element (in chunks, yielding to the loop) -> valid events become batch
-messages per source, rejected ones one dead letter -> publish everything concurrently and
-wait for every ack -> 202. Parsing to batching is CPU-bound; requests take turns at it, so
-under load they finish one after another instead of all together late. Refusals are
-`WebhookError`s, translated to answers, metrics and a log line in `Webhook.receive` alone.
+-> validate each element in chunks, yielding to the loop, and publish each batch of valid
+events of a source as soon as it is full -> the rest, and the rejected elements as one dead
+letter -> wait for every ack -> 202. Parsing and validating are CPU-bound; requests take
+turns at them, so under load they finish one after another instead of all together late.
+Refusals are `WebhookError`s, translated to answers, metrics and a log line in
+`Webhook.receive` alone.
 """
 
 import asyncio
@@ -17,15 +18,16 @@ import structlog
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from funnel.events import SOURCES, Rejected, Subjects
+from funnel.events import SOURCES, Rejected, Source, Subjects
 from funnel.gateway.answer import accepted_answer, refusal_answer
-from funnel.gateway.batching import batch_messages, request_key
+from funnel.gateway.batching import Batcher, request_key
 from funnel.gateway.body import decode_elements, read_body
 from funnel.gateway.errors import ShuttingDownError, StoreUnavailableError, WebhookError
-from funnel.gateway.intake import Intake, sort_events
+from funnel.gateway.intake import sort_events
 from funnel.gateway.metrics import UNKNOWN_SOURCE, GatewayMetrics
+from funnel.gateway.publication import Publication
 from funnel.gateway.settings import GatewaySettings
-from funnel.jetstream import JetStreamError, OutboundMessage, Publisher, PublishError, RejectedInput
+from funnel.jetstream import Publisher, PublishError, RejectedInput
 from funnel.observability import Readiness, new_correlation_id
 
 _log = structlog.get_logger(__name__)
@@ -84,73 +86,82 @@ class Webhook:
             raise ShuttingDownError("the gateway is shutting down; send to another replica")
         started = time.perf_counter()
         body = await read_body(request, settings.max_body_bytes)
-        # Uploads and acks overlap freely; the CPU-bound middle takes turns (see settings).
-        async with self._intake_slots:
-            elements = decode_elements(body, settings.max_events)
-            intake = await sort_events(elements, chunk=settings.validation_chunk_events)
-            del elements
-            self._count_verdict(intake)
-            messages = self._messages(intake, correlation_id, request_key(correlation_id, body))
-            del body
-        await self._publish(messages, intake)
-        for source, events in intake.valid.items():
-            if events:
-                self._metrics.events_processed.labels(source=source).inc(len(events))
+        publication = Publication(self._publisher)
+        try:
+            # Uploads and acks overlap freely; the CPU-bound middle takes turns (see settings).
+            async with self._intake_slots:
+                elements = decode_elements(body, settings.max_events)
+                key = request_key(correlation_id, body)
+                del body
+                accepted, rejected = await self._sort(elements, correlation_id, key, publication)
+                del elements
+            await self._finish(publication, accepted)
+        except BaseException:
+            publication.cancel()
+            raise
+        for source, count in accepted.items():
+            self._metrics.events_processed.labels(source=source).inc(count)
         _log.info(
             "webhook_accepted",
-            count=intake.accepted,
-            rejected=len(intake.rejected),
-            messages=len(messages),
+            count=accepted.total(),
+            rejected=len(rejected),
+            messages=publication.messages,
             duration_ms=round((time.perf_counter() - started) * 1000, 1),
         )
         return accepted_answer(
-            accepted=intake.accepted,
-            rejected=intake.rejected,
+            accepted=accepted.total(),
+            rejected=rejected,
             correlation_id=correlation_id,
             max_errors=settings.max_errors_in_answer,
         )
 
-    def _messages(self, intake: Intake, correlation_id: str, key: str) -> list[OutboundMessage]:
+    async def _sort(
+        self, elements: list[object], correlation_id: str, key: str, publication: Publication
+    ) -> tuple[Counter[Source], list[Rejected]]:
+        """Validate the elements, publishing each batch as soon as it is full; the valid
+        events' count by source and the rejected elements."""
         settings = self._settings
-        messages = batch_messages(
-            intake.valid,
+        batcher = Batcher(
             subjects=self._subjects,
             correlation_id=correlation_id,
             key=key,
             max_events=settings.batch_max_events,
             max_bytes=settings.batch_max_bytes,
         )
-        if intake.rejected:
-            letter = RejectedInput(intake.rejected, correlation_id, msg_id=f"{key}:rejected")
-            messages.extend(letter.messages(self._subjects.dlq_gateway))
-        return messages
+        accepted: Counter[Source] = Counter()
+        rejected: list[Rejected] = []
+        async for verdict in sort_events(elements, chunk=settings.validation_chunk_events):
+            for source, events in verdict.valid.items():
+                accepted[source] += len(events)
+                publication.start(batcher.add(source, events))
+            rejected.extend(verdict.rejected)
+        publication.start(batcher.flush())
+        if rejected:
+            letter = RejectedInput(rejected, correlation_id, msg_id=f"{key}:rejected")
+            publication.start(letter.messages(self._subjects.dlq_gateway))
+        self._count_verdict(accepted, rejected)
+        return accepted, rejected
 
-    async def _publish(self, messages: list[OutboundMessage], intake: Intake) -> None:
+    async def _finish(self, publication: Publication, accepted: Counter[Source]) -> None:
         try:
-            await self._publisher.publish_all(messages)
-        except JetStreamError as exc:
-            total, failed = len(messages), len(messages)
-            if isinstance(exc, PublishError):
-                total, failed = exc.total, exc.failed
-            lost: dict[str, int] = {
-                source: len(events) for source, events in intake.valid.items() if events
-            }
+            await publication.finish()
+        except PublishError as exc:
             raise StoreUnavailableError(
                 f"JetStream did not store every message of the request: {exc}",
-                events=lost,
-                messages=total,
-                stored=total - failed,
+                events={source: count for source, count in accepted.items() if count},
+                messages=exc.total,
+                stored=exc.total - exc.failed,
             ) from exc
 
-    def _count_verdict(self, intake: Intake) -> None:
+    def _count_verdict(self, accepted: Counter[Source], rejected: list[Rejected]) -> None:
         metrics = self._metrics
-        for source, events in intake.valid.items():
-            if events:
-                metrics.events_accepted.labels(source=source).inc(len(events))
-        for claimed, count in _sources_of(intake.rejected).items():
+        for source, count in accepted.items():
+            if count:
+                metrics.events_accepted.labels(source=source).inc(count)
+        for claimed, count in _sources_of(rejected).items():
             metrics.events_failed.labels(source=claimed, reason="validation").inc(count)
         # The answer and the dead letter hold every rejection; the log names the first few.
-        for entry in intake.rejected[:_LOGGED_REJECTIONS]:
+        for entry in rejected[:_LOGGED_REJECTIONS]:
             first = entry.errors[0] if entry.errors else None
             _log.info(
                 "event_rejected",
