@@ -5,11 +5,14 @@ streams in, so an oversized upload is refused as soon as it crosses the limit in
 after it has been buffered whole.
 """
 
+import asyncio
+
 import orjson
 from starlette.requests import ClientDisconnect, Request
 
 from funnel.gateway.errors import MalformedBodyError, TooLargeError, UploadAbandonedError
 from funnel.gateway.metrics import UNKNOWN_SOURCE
+from funnel.gateway.pieces import array_pieces
 
 
 async def read_body(request: Request, max_bytes: int) -> bytearray:
@@ -32,14 +35,44 @@ async def read_body(request: Request, max_bytes: int) -> bytearray:
     return body
 
 
-def decode_elements(body: bytes | bytearray, max_events: int) -> list[object]:
+async def decode_elements(
+    body: bytes | bytearray, max_events: int, *, piece_bytes: int
+) -> list[object]:
     """The events of a body holding a JSON array of them or a single JSON object.
 
     Raises `MalformedBodyError` for anything else and `TooLargeError` past `max_events`.
-    Parsing runs on the event loop: orjson holds the GIL for the whole call, so a worker
-    thread would block the loop just as long (~0.1 s for the publisher's 30 MB) and add a
-    hop to every request.
+    A large array is parsed in pieces with the event loop running between them (see
+    `pieces.py`): orjson holds the GIL, so a worker thread would block the loop as long.
     """
+    pieces = array_pieces(body, piece_bytes)
+    elements = None if pieces is None else await _parse_pieces(pieces, max_events)
+    if elements is None:
+        elements = _parse_whole(body)
+    if len(elements) > max_events:
+        raise TooLargeError(
+            f"{len(elements)} events exceed the limit of {max_events} per request",
+            events={UNKNOWN_SOURCE: len(elements)},
+        )
+    return elements
+
+
+async def _parse_pieces(pieces: list[bytes], max_events: int) -> list[object] | None:
+    """The pieces' elements joined; None if one does not parse (the whole body decides)."""
+    elements: list[object] = []
+    for number, piece in enumerate(pieces):
+        if number:
+            await asyncio.sleep(0)
+        try:
+            elements.extend(orjson.loads(piece))
+        except orjson.JSONDecodeError:
+            return None
+        if len(elements) > max_events:
+            # Enough to refuse: parsing the rest would only spend memory on a 413.
+            break
+    return elements
+
+
+def _parse_whole(body: bytes | bytearray) -> list[object]:
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -49,9 +82,4 @@ def decode_elements(body: bytes | bytearray, max_events: int) -> list[object]:
     if not isinstance(document, list):
         kind = "null" if document is None else type(document).__name__
         raise MalformedBodyError(f"body must be a JSON array of events or one event, not {kind}")
-    if len(document) > max_events:
-        raise TooLargeError(
-            f"{len(document)} events exceed the limit of {max_events} per request",
-            events={UNKNOWN_SOURCE: len(document)},
-        )
     return document
