@@ -34,8 +34,7 @@ def _decode(body: bytes, piece_bytes: int, max_events: int = 10**6) -> list[obje
 def test_pieces_parse_to_the_whole_array(
     elements: list[Any], indent: int | None, piece_bytes: int
 ) -> None:
-    """Whatever the split points hit (strings, nested values, whitespace), the result is the
-    whole body's parse."""
+    """Wherever the splits land (strings, nested values, whitespace), the parse is the same."""
     body = json.dumps(elements, indent=indent).encode()
 
     assert _decode(body, piece_bytes) == orjson.loads(body)

@@ -39,8 +39,7 @@ async def test_sigterm_during_large_request_still_publishes_all_of_it(
     events_50k: list[dict[str, Any]],
     tmp_path: Path,
 ) -> None:
-    """SIGTERM mid-upload: ready turns 503, new webhooks get 503, the request in flight still
-    gets its 202 with every event stored, and the process then exits after draining NATS."""
+    """SIGTERM mid-upload: 503 for ready and newcomers, 202 and every event for the upload."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
