@@ -205,8 +205,7 @@ async def demographics_report(
     for row in await queries.repeat_user_events(conn, start, end, sources):
         by_user[(row["source"], row["user_id"])].append(row)
     for (source, _), events in by_user.items():
-        if len(events) > 1:
-            audiences[source].correct(source, events)
+        audiences[source].correct(source, events)
     filters = DemographicsFilters(from_=iso(query.start), to=iso(query.end), source=query.source)
     return DemographicsReport(
         filters=filters,

@@ -217,12 +217,15 @@ async def count_audience(
 async def repeat_user_events(
     conn: asyncpg.Connection, start: datetime, end: datetime, sources: Sequence[Source]
 ) -> list[Row]:
-    """The events in the range of users who have more than one event of their source."""
+    """The events in the range of the users who have more than one there (per source)."""
     sql = (
-        "SELECT source, user_id, event_id, occurred_at, funnel_stage, gender, age, country,"
-        " city, followers, funnel_followers_bin(followers) AS followers_bin, device"
-        " FROM repeat_events"
-        " WHERE source = ANY($3::text[]) AND occurred_at >= $1 AND occurred_at < $2"
+        "SELECT * FROM ("
+        "   SELECT source, user_id, event_id, occurred_at, funnel_stage, gender, age, country,"
+        "     city, followers, funnel_followers_bin(followers) AS followers_bin, device,"
+        "     count(*) OVER (PARTITION BY source, user_id) AS in_range"
+        "   FROM repeat_events"
+        "   WHERE source = ANY($3::text[]) AND occurred_at >= $1 AND occurred_at < $2"
+        ") AS events_of_repeat_users WHERE in_range > 1"
     )
     return list(await conn.fetch(sql, start, end, list(sources)))
 
