@@ -51,8 +51,7 @@ AGE_GROUPS: Final = (
 _AGE_GROUP: Final = (
     "CASE"
     + "".join(
-        f" WHEN e.age < {older} THEN '{name}'"
-        for (name, _), (_, older) in pairwise(AGE_GROUPS)
+        f" WHEN e.age < {older} THEN '{name}'" for (name, _), (_, older) in pairwise(AGE_GROUPS)
     )
     + f" WHEN e.age IS NOT NULL THEN '{AGE_GROUPS[-1][0]}' END"
 )
