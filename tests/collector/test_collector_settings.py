@@ -8,7 +8,7 @@ from funnel.collector import CollectorSettings
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("PORT", "COLLECTOR_SOURCE", "OUTAGE_HOLD_SECONDS", "ACK_WAIT_SECONDS"):
+    for name in ("PORT", "COLLECTOR_SOURCE", "ACK_WAIT_SECONDS"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -27,9 +27,3 @@ def test_source_is_required_and_exact() -> None:
         CollectorSettings()
     with pytest.raises(pydantic.ValidationError):
         CollectorSettings(collector_source="Facebook")
-
-
-def test_outage_hold_must_stay_below_ack_wait() -> None:
-    """Holding a batch past its ack wait would hand it to a second replica: refused."""
-    with pytest.raises(pydantic.ValidationError, match="OUTAGE_HOLD_SECONDS"):
-        CollectorSettings(collector_source="tiktok", outage_hold_seconds=60, ack_wait_seconds=30)

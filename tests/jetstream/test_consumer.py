@@ -293,3 +293,34 @@ async def test_server_max_deliver_wins_when_lower(
     assert list(attempts.values()) == [2]
     [letter] = await _dead_letters(conn, streams)
     assert letter.deliveries == 2
+
+
+async def test_slow_handler_keeps_its_batch_past_the_ack_wait(
+    conn: JetStreamConnection, streams: Subjects
+) -> None:
+    """A handler busy longer than the ack wait keeps its batch: no redelivery, no delivery used."""
+    await ensure_consumer(
+        conn, streams.events_stream, DURABLE, streams.events("facebook"), max_deliver=3, ack_wait=1
+    )
+    seen: list[tuple[int, int]] = []
+
+    async def slow(deliveries: Sequence[Delivery]) -> Sequence[Failed]:
+        seen.extend((d.stream_sequence, d.num_delivered) for d in deliveries)
+        await asyncio.sleep(3.5)  # several ack waits, as during a database outage
+        return []
+
+    await Publisher(conn).publish(batch_message(streams.events("facebook"), 0, 1))
+    consumer = PullConsumer(
+        conn,
+        stream=streams.events_stream,
+        durable=DURABLE,
+        handler=slow,
+        dead_letter_subject=streams.dlq(DURABLE),
+        fetch_timeout=0.5,
+        max_deliver=3,
+        progress_interval=0.25,
+    )
+    async with _running(consumer):
+        await eventually(lambda: _settled(conn, streams), what="the slow batch acked")
+    assert seen == [(1, 1)]
+    assert await _dead_letters(conn, streams) == []

@@ -121,7 +121,6 @@ def create_app(settings: CollectorSettings, readiness: Readiness) -> FastAPI:
                 consumer=durable,
                 dead_letter_subject=subjects.dlq(durable),
                 metrics=metrics,
-                outage_hold_seconds=settings.outage_hold_seconds,
             )
             consumers = [
                 PullConsumer(
@@ -134,6 +133,7 @@ def create_app(settings: CollectorSettings, readiness: Readiness) -> FastAPI:
                     fetch_timeout=settings.fetch_timeout_seconds,
                     nak_delay=settings.nak_delay_seconds,
                     max_deliver=settings.max_deliver,
+                    progress_interval=settings.ack_wait_seconds / 4,
                     observer=metrics,
                 )
                 for _ in range(settings.consumers)

@@ -67,6 +67,12 @@ class CollectorMetrics:
             ["source"],
             registry=registry,
         ).labels(source)
+        self._database_waits = Counter(
+            "funnel_collector_database_retries_total",
+            "Attempts to commit a batch that found the database unavailable (the batch waits).",
+            ["source"],
+            registry=registry,
+        ).labels(source)
         self.batch_duration = Histogram(
             "funnel_collector_batch_duration_seconds",
             "Time to decode, validate, store and commit one fetched batch.",
@@ -111,6 +117,9 @@ class CollectorMetrics:
 
     def failed(self, reason: FailureReason, events: int) -> None:
         self._failed.labels(self.source, reason).inc(events)
+
+    def database_unavailable(self) -> None:
+        self._database_waits.inc()
 
     def consumer_status(self, status: ConsumerStatus) -> None:
         self._pending.set(status.num_pending)

@@ -32,24 +32,22 @@ class CollectorSettings(ServiceSettings, NatsSettings, DatabaseSettings):
         le=16,
         description="fetch loops per process: one validates while another waits on the database",
     )
-    # Poison is dead-lettered on its first delivery; what uses up deliveries is a database
-    # outage, one per OUTAGE_HOLD_SECONDS + NAK_DELAY_SECONDS: 30 of them ride out ~16 min.
+    # Poison is dead-lettered on its first delivery, and a database outage keeps the batch in
+    # hand (marked in progress), so deliveries are used up only by crashes and restarts.
     max_deliver: int = Field(
-        default=30, gt=0, description="deliveries of one message before it is dead-lettered"
+        default=10, gt=0, description="deliveries of one message before it is dead-lettered"
     )
     ack_wait_seconds: float = Field(
-        default=60.0, gt=0, description="time a fetched message may stay unacknowledged"
+        default=60.0,
+        ge=4,
+        description="time a fetched message may go without word; a batch in hand is marked "
+        "in progress every quarter of it",
     )
     max_ack_pending: int = Field(
         default=1_000, gt=0, description="messages out at once, all replicas together"
     )
     nak_delay_seconds: float = Field(
         default=2.0, ge=0, description="delay before a batch that failed transiently comes back"
-    )
-    outage_hold_seconds: float = Field(
-        default=30.0,
-        ge=0,
-        description="how long a batch waits for an unavailable database before it is nak'ed",
     )
     database_pool_size: int = Field(default=4, gt=0)
     startup_timeout_seconds: float = Field(
@@ -67,12 +65,3 @@ class CollectorSettings(ServiceSettings, NatsSettings, DatabaseSettings):
             if isinstance(source, str) and source in _DEFAULT_PORTS:
                 return {**data, "port": _DEFAULT_PORTS[source]}
         return data
-
-    @model_validator(mode="after")
-    def _hold_within_ack_wait(self) -> "CollectorSettings":
-        if self.outage_hold_seconds >= self.ack_wait_seconds:
-            raise ValueError(
-                "OUTAGE_HOLD_SECONDS must be below ACK_WAIT_SECONDS: a batch held past its "
-                "ack wait would be redelivered to another replica while still in hand"
-            )
-        return self

@@ -5,9 +5,9 @@ written in one transaction; the consumer loop acks the messages only after this 
 everything acked is committed. What is bad is dead-lettered and only that: a message that is
 not a JSON array as a whole, a refused event on its own while its batch-mates are stored.
 
-While the database is unavailable the batch waits in hand (up to `outage_hold_seconds`,
-kept below the ack wait) for it to come back, then is given back for redelivery with
-`TransientError`; storing is idempotent, so a retried batch never stores an event twice.
+While the database is unavailable the batch waits in hand for it to come back, for as long
+as it takes (the consumer marks it in progress meanwhile; shutdown bounds the wait and gives
+the batch back); storing is idempotent, so a retried batch never stores an event twice.
 """
 
 import asyncio
@@ -58,7 +58,6 @@ class BatchWriter:
         consumer: str,
         dead_letter_subject: str,
         metrics: CollectorMetrics,
-        outage_hold_seconds: float,
     ) -> None:
         self._source = source
         self._pool = pool
@@ -66,7 +65,6 @@ class BatchWriter:
         self._consumer = consumer
         self._dead_letter_subject = dead_letter_subject
         self._metrics = metrics
-        self._hold = outage_hold_seconds
 
     async def __call__(self, deliveries: Sequence[Delivery]) -> Sequence[Failed]:
         started = time.perf_counter()
@@ -148,8 +146,7 @@ class BatchWriter:
         return failed
 
     async def _write(self, rows: list[EventRow]) -> int:
-        """Commit `rows` in one transaction, waiting out a short database outage."""
-        deadline = time.monotonic() + self._hold
+        """Commit `rows` in one transaction, waiting out any database outage."""
         pause = _FIRST_PAUSE
         attempt = 0
         while True:
@@ -159,12 +156,10 @@ class BatchWriter:
                     async with self._pool.acquire() as conn, conn.transaction():
                         inserted = await store_events(conn, rows)
             except DatabaseUnavailableError as exc:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TransientError(f"database unavailable: {exc}") from exc
+                self._metrics.database_unavailable()
                 if attempt == 1:
                     _log.warning("database_unavailable", count=len(rows), error=str(exc))
-                await asyncio.sleep(min(pause, remaining))
+                await asyncio.sleep(pause)
                 pause = min(pause * 2, _MAX_PAUSE)
                 continue
             if attempt > 1:

@@ -6,6 +6,9 @@ Per fetched batch: the handler returns the deliveries it could not process for g
 deliveries already tried `max_deliver` times, which are dead-lettered and termed instead.
 An ack happens only after the handler returned, so a crash at any point means redelivery,
 never loss; handlers must therefore be idempotent (the collectors' `event_id` key is).
+While the handler runs, the batch is marked in progress every `progress_interval` seconds,
+so a handler may wait as long as it needs (a database outage) without the server
+redelivering the batch elsewhere or counting it against `max_deliver`.
 
 `stop()` stops fetching, lets the batch in hand finish within its timeout, and otherwise
 cancels the handler and naks the batch so another replica gets it at once.
@@ -33,7 +36,7 @@ from funnel.jetstream.errors import (
 )
 from funnel.jetstream.handler import BatchHandler, ConsumerObserver, NoObserver
 from funnel.jetstream.publisher import Publisher
-from funnel.jetstream.settlement import Received, ack, nak, take_buffered, term
+from funnel.jetstream.settlement import Received, ack, in_progress, nak, take_buffered, term
 from funnel.observability import bound_correlation_id
 
 _log = structlog.get_logger(__name__)
@@ -71,10 +74,13 @@ class PullConsumer:
         fetch_timeout: float = 1.0,
         nak_delay: float = 2.0,
         max_deliver: int = 5,
+        progress_interval: float = 10.0,
         observer: ConsumerObserver | None = None,
     ) -> None:
         if batch_size < 1 or fetch_timeout <= 0 or max_deliver < 1 or nak_delay < 0:
             raise ValueError("batch_size, max_deliver >= 1; fetch_timeout > 0; nak_delay >= 0")
+        if progress_interval <= 0:
+            raise ValueError("progress_interval must be > 0 (and well below the ack wait)")
         self._conn = conn
         self._stream = stream
         self._durable = durable
@@ -84,6 +90,7 @@ class PullConsumer:
         self._fetch_timeout = fetch_timeout
         self._nak_delay = nak_delay
         self._max_deliver = max_deliver
+        self._progress_interval = progress_interval
         self._observer: ConsumerObserver = observer or NoObserver()
         self._publisher = Publisher(conn, max_in_flight=16)
         self._state = ConsumerState.NEW
@@ -233,11 +240,14 @@ class PullConsumer:
 
     async def _handle(self, received: list[Received]) -> None:
         deliveries = [item.delivery for item in received]
+        heartbeat = asyncio.create_task(self._keep_in_progress(received))
         try:
             failed = await self._handler(deliveries)
         except Exception as exc:  # the handler's failure is data for the retry decision
             await self._retry_later(received, exc)
             return
+        finally:
+            heartbeat.cancel()
         poison = {item.delivery.stream_sequence: item.error for item in failed}
         done: list[Received] = []
         for item in received:
@@ -249,6 +259,11 @@ class PullConsumer:
         await ack(done, self._durable)
         if done:
             self._observer.on_acked([item.delivery for item in done])
+
+    async def _keep_in_progress(self, received: list[Received]) -> None:
+        while True:
+            await asyncio.sleep(self._progress_interval)
+            await in_progress(received, self._durable)
 
     async def _retry_later(self, received: list[Received], exc: Exception) -> None:
         error = _describe(exc)

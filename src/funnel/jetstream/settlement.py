@@ -51,6 +51,12 @@ async def nak(received: Sequence[Received], consumer: str, delay: float | None =
         await _settle(item, "nak", send, consumer)
 
 
+async def in_progress(received: Sequence[Received], consumer: str) -> None:
+    """Reset the ack wait: the batch is still being worked on (may be sent many times)."""
+    for item in received:
+        await _settle(item, "in_progress", item.msg.in_progress, consumer)
+
+
 async def term(item: Received, consumer: str) -> None:
     """Never deliver this message again."""
     await _settle(item, "term", item.msg.term, consumer)
