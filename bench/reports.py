@@ -10,8 +10,8 @@
 2. reports: each endpoint called through the real app (in-process ASGI) with random filters
    and ranges from one second to the whole span (ends at random milliseconds, some open);
    demographics over one-hour ranges. Prints p50/p95/max per endpoint.
-3. ingest: `store_events` of 10,000 emulator events of one source, as 10 x 1,000 and as
-   1 x 10,000 (one transaction each), with and without `update_summaries`.
+3. ingest: `store_events` of emulator events of one source in transactions of 1,000 and of
+   10,000, with and without `update_summaries` (alternating): the cost of the summaries.
 
 Without `DATABASE_URL` an embedded server is started in a temporary directory. The database
 `funnel_bench_reports` is dropped at the end unless `--keep` (a second run with `--keep`
@@ -39,9 +39,9 @@ import httpx
 import funnel.db.ingest
 from funnel.db import run_migrations
 from funnel.db.ingest import store_events
-from funnel.db.rows import EventRow, wire_row
+from funnel.db.rows import wire_row
 from funnel.db.summaries import rebuild_summaries, update_summaries
-from funnel.events.source import SOURCES
+from funnel.events.source import SOURCES, Source
 from funnel.local import EmbeddedPostgres
 from funnel.observability import Readiness
 from funnel.publisher.generator import generate_event
@@ -228,40 +228,37 @@ async def _time(
     )
 
 
-async def _store(conn: asyncpg.Connection, batches: list[list[EventRow]]) -> float:
-    started = time.perf_counter()
-    for rows in batches:
-        async with conn.transaction():
-            await store_events(conn, rows)
-    return time.perf_counter() - started
-
-
 async def _ingest(url: str) -> None:
-    """store_events of 10,000 emulator events of one source, in 10 and in 1 transaction(s),
-    with and without the summaries' upkeep (the collectors' write path)."""
+    """Transactions of 1,000 and of 10,000 emulator events of one source, stored with and
+    without the summaries' upkeep (alternating, after a warm-up): the median per 1,000."""
     conn = await asyncpg.connect(url)
     rng = random.Random()  # fresh event ids on every run: all of them are new rows
 
     async def skip(_conn: asyncpg.Connection) -> None:
         return None
 
+    async def store(source: Source, size: int) -> float:
+        rows = [wire_row(generate_event(rng, source), None, datetime.now(UTC)) for _ in range(size)]
+        started = time.perf_counter()
+        async with conn.transaction():
+            await store_events(conn, rows)
+        return (time.perf_counter() - started) * 1000 * 1000 / size
+
     try:
         for source in SOURCES:
-            for count, size in ((10, 1000), (1, 10_000)):
-                for label, upkeep in (("with summaries", update_summaries), ("without", skip)):
-                    batches = [
-                        [
-                            wire_row(generate_event(rng, source), None, datetime.now(UTC))
-                            for _ in range(size)
-                        ]
-                        for _ in range(count)
-                    ]
-                    setattr(funnel.db.ingest, "update_summaries", upkeep)  # noqa: B010 - for the comparison
-                    took = await _store(conn, batches)
-                    print(
-                        f"store_events {count:>2} x {size:>6,} {source:<8} {label:<15}"
-                        f" {took * 1000:6.0f} ms"
-                    )
+            for size in (1000, 10_000):
+                took: dict[str, list[float]] = {"without": [], "with summaries": []}
+                for round_ in range(4):
+                    for label, upkeep in (("without", skip), ("with summaries", update_summaries)):
+                        setattr(funnel.db.ingest, "update_summaries", upkeep)  # noqa: B010 - for the comparison
+                        elapsed = await store(source, size)
+                        if round_:
+                            took[label].append(elapsed)
+                without, with_ = (statistics.median(took[label]) for label in took)
+                print(
+                    f"store_events {source:<8} {size:>6,} events/transaction: {without:5.1f} ms"
+                    f" per 1,000 without summaries, {with_:5.1f} ms with (+{with_ - without:.1f})"
+                )
     finally:
         setattr(funnel.db.ingest, "update_summaries", update_summaries)  # noqa: B010
         await conn.close()
