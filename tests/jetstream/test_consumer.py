@@ -298,7 +298,7 @@ async def test_server_max_deliver_wins_when_lower(
 async def test_slow_handler_keeps_its_batch_past_the_ack_wait(
     conn: JetStreamConnection, streams: Subjects
 ) -> None:
-    """A handler busy longer than the ack wait keeps its batch: no redelivery, no delivery used."""
+    """A handler busy for several ack waits keeps its batch: no replica gets it again."""
     await ensure_consumer(
         conn, streams.events_stream, DURABLE, streams.events("facebook"), max_deliver=3, ack_wait=1
     )
@@ -309,18 +309,23 @@ async def test_slow_handler_keeps_its_batch_past_the_ack_wait(
         await asyncio.sleep(3.5)  # several ack waits, as during a database outage
         return []
 
+    def replica() -> PullConsumer:
+        return PullConsumer(
+            conn,
+            stream=streams.events_stream,
+            durable=DURABLE,
+            handler=slow,
+            dead_letter_subject=streams.dlq(DURABLE),
+            fetch_timeout=0.5,
+            max_deliver=3,
+            progress_interval=0.25,
+        )
+
     await Publisher(conn).publish(batch_message(streams.events("facebook"), 0, 1))
-    consumer = PullConsumer(
-        conn,
-        stream=streams.events_stream,
-        durable=DURABLE,
-        handler=slow,
-        dead_letter_subject=streams.dlq(DURABLE),
-        fetch_timeout=0.5,
-        max_deliver=3,
-        progress_interval=0.25,
-    )
-    async with _running(consumer):
+    # The second replica keeps fetching, so it would receive any redelivery.
+    async with _running(replica()), _running(replica()):
+        await eventually(lambda: len(seen) >= 1, what="the batch taken")
+        await asyncio.sleep(4)
         await eventually(lambda: _settled(conn, streams), what="the slow batch acked")
     assert seen == [(1, 1)]
     assert await _dead_letters(conn, streams) == []
