@@ -40,13 +40,15 @@ async def test_correlation_id_on_answer_and_logs(client: httpx.AsyncClient) -> N
 
 
 async def test_openapi_documents_parameters(client: httpx.AsyncClient) -> None:
-    """/docs serves, and the schema lists each report's parameters with examples."""
+    """/docs serves; the schema lists each report's parameters and shows example answers."""
     assert (await client.get("/docs")).status_code == 200
     schema = (await client.get("/openapi.json")).json()
     events = schema["paths"]["/reports/events"]["get"]
     names = {parameter["name"] for parameter in events["parameters"]}
     assert names == {"from", "to", "source", "funnelStage", "eventType", "interval"}
     assert "400" in events["responses"]
+    for model in ("EventsReport", "RevenueReport", "DemographicsReport"):
+        assert schema["components"]["schemas"][model]["examples"]
     revenue = schema["paths"]["/reports/revenue"]["get"]
     assert {p["name"] for p in revenue["parameters"]} == {"from", "to", "source", "campaignId"}
 

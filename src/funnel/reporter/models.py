@@ -36,6 +36,38 @@ class SeriesPoint(_Model):
 
 
 class EventsReport(_Model):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "filters": {
+                        "from": "2026-11-25T10:00:00Z",
+                        "to": "2026-11-25T12:00:00Z",
+                        "source": "facebook",
+                        "funnelStage": None,
+                        "eventType": None,
+                        "interval": "hour",
+                    },
+                    "total": 1234,
+                    "bySource": {"facebook": 1234, "tiktok": 0},
+                    "byFunnelStage": {"top": 700, "bottom": 534},
+                    "byEventType": [
+                        {
+                            "source": "facebook",
+                            "funnelStage": "top",
+                            "eventType": "ad.view",
+                            "count": 180,
+                        }
+                    ],
+                    "series": [
+                        {"start": "2026-11-25T10:00:00Z", "count": 600},
+                        {"start": "2026-11-25T11:00:00Z", "count": 634},
+                    ],
+                }
+            ]
+        }
+    )
+
     filters: EventsFilters
     total: int
     by_source: dict[str, int]
@@ -66,6 +98,26 @@ class CampaignRevenue(_Model):
 
 
 class RevenueReport(_Model):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "filters": {"from": None, "to": None, "source": None, "campaignId": None},
+                    "totalRevenue": "1234.56",
+                    "transactions": 42,
+                    "averageOrderValue": "29.39",
+                    "bySource": [
+                        {"source": "facebook", "revenue": "1000.00", "transactions": 30},
+                        {"source": "tiktok", "revenue": "234.56", "transactions": 12},
+                    ],
+                    "topCampaigns": [
+                        {"campaignId": "camp-ab12c", "revenue": "99.10", "transactions": 2}
+                    ],
+                }
+            ]
+        }
+    )
+
     filters: RevenueFilters
     total_revenue: Money
     transactions: int
@@ -115,7 +167,43 @@ class TiktokAudience(_Model):
 
 
 class DemographicsReport(_Model):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "filters": {"from": "2026-11-25T10:00:00Z", "to": None, "source": None},
+                    "facebook": {
+                        "users": 500,
+                        "gender": {"male": 200, "female": 250, "non-binary": 50},
+                        "ageGroups": {
+                            "<18": 1,
+                            "18-24": 90,
+                            "25-34": 150,
+                            "35-44": 120,
+                            "45-54": 80,
+                            "55-64": 40,
+                            "65+": 19,
+                        },
+                        "topCountries": [{"country": "Ukraine", "users": 40}],
+                        "topCities": [{"country": "Ukraine", "city": "Kyiv", "users": 12}],
+                    },
+                    "tiktok": {
+                        "users": 400,
+                        "followers": {"min": 0, "max": 1999000, "avg": 512345.6, "median": 480000},
+                        "followerTiers": {
+                            "<1k": 10,
+                            "1k-10k": 40,
+                            "10k-100k": 100,
+                            "100k-1M": 200,
+                            "1M+": 50,
+                        },
+                        "devices": {"Android": 150, "iOS": 200, "Desktop": 50},
+                        "topCountries": [{"country": "Brazil", "users": 30}],
+                    },
+                }
+            ]
+        }
+    )
 
     filters: DemographicsFilters
     facebook: FacebookAudience | None = None

@@ -2,9 +2,11 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from time import perf_counter
 from typing import Annotated, Any, Final
 
 import asyncpg
+import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -25,6 +27,8 @@ from funnel.reporter.params import (
 )
 from funnel.reporter.revenue import revenue_report
 
+_log = structlog.get_logger(__name__)
+
 _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     400: {"description": 'Bad parameters: `{"error": "...", "details": [{"param", "message"}]}`'},
     503: {"description": "The database is unavailable or too slow right now; try again"},
@@ -33,11 +37,19 @@ _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
 
 @asynccontextmanager
 async def _report(request: Request, category: Category) -> AsyncIterator[asyncpg.Connection]:
-    """A snapshot for one report, timed from asking for a connection to the answer."""
+    """A snapshot for one report, timed (metric and log line) from asking for a connection
+    to the answer."""
     metrics: ReporterMetrics = request.state.metrics
+    started = perf_counter()
     with metrics.timed(category):
         async with queries.snapshot(request.state.pool, request.state.statement_timeout) as conn:
             yield conn
+    _log.info(
+        "report_served",
+        category=category,
+        query=str(request.query_params),
+        duration_ms=round((perf_counter() - started) * 1000, 1),
+    )
 
 
 def _answer(report: BaseModel, exclude: set[str] | None = None) -> JSONResponse:
