@@ -1,11 +1,14 @@
 """`/reports/demographics` against distinct users computed in plain Python."""
 
+from datetime import timedelta
+
 import httpx
 import pytest
-from report_dataset import Window, expected_demographics
+from report_dataset import START, Window, expected_demographics, generate
 from test_report_events import WINDOWS, _params
 
-from conftest import Loaded
+from conftest import Loaded, load, running_reporter
+from funnel.db import run_migrations
 
 
 @pytest.mark.parametrize("window", WINDOWS)
@@ -29,3 +32,43 @@ async def test_repeat_users_exist_in_the_data_set(loaded: Loaded) -> None:
     """The data set has users with several events, some on both funnel stages."""
     users = [row.user_id for row in loaded.rows if row.source == "tiktok"]
     assert len(users) - len(set(users)) > 100
+
+
+async def test_latest_event_in_range_describes_the_user(database_url: str) -> None:
+    """A user counts once, by their latest event inside the range (TikTok device: latest
+    top-funnel one), whatever they did before or after it."""
+    rows = generate(count=400, seed=21)
+    facebook = [row for row in rows if row.source == "facebook"][:3]
+    tiktok_top = next(row for row in rows if row.source == "tiktok" and row.device)
+    tiktok_bottom = next(row for row in rows if row.source == "tiktok" and not row.device)
+    at = START + timedelta(minutes=30)
+    mine = [
+        facebook[0]._replace(event_id="a", user_id="u", occurred_at=at, country="Chile"),
+        facebook[1]._replace(
+            event_id="b",
+            user_id="u",
+            occurred_at=at + timedelta(seconds=5),
+            country="Kenya",
+            city="Beta",
+        ),
+        facebook[2]._replace(
+            event_id="c", user_id="u", occurred_at=at + timedelta(hours=1), country="Poland"
+        ),
+        tiktok_top._replace(
+            event_id="d", user_id="t", occurred_at=at, device="Desktop", followers=7
+        ),
+        tiktok_bottom._replace(
+            event_id="e", user_id="t", occurred_at=at + timedelta(seconds=1), followers=9
+        ),
+    ]
+    await run_migrations(database_url)
+    await load(database_url, mine, batch=1)
+    window = Window(at, at + timedelta(minutes=1))
+    async with running_reporter(database_url) as client:
+        body = (await client.get("/reports/demographics", params=_params(window))).json()
+    assert body == expected_demographics(mine, window)
+    assert body["facebook"]["users"] == 1
+    assert body["facebook"]["topCountries"] == [{"country": "Kenya", "users": 1}]
+    assert body["facebook"]["topCities"] == [{"country": "Kenya", "city": "Beta", "users": 1}]
+    assert body["tiktok"]["devices"] == {"Android": 0, "iOS": 0, "Desktop": 1}
+    assert body["tiktok"]["followers"] == {"min": 9, "max": 9, "avg": 9.0, "median": 9}

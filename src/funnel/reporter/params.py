@@ -154,7 +154,7 @@ def events_query(
         str | None,
         Query(
             alias="interval",
-            description="Adds a time series with UTC buckets of this size.",
+            description="Adds a time series of UTC buckets of this size (at most 10,000 of them).",
             json_schema_extra={"enum": list(INTERVALS)},
         ),
     ] = None,
