@@ -35,7 +35,7 @@ from funnel.reporter.params import DemographicsQuery
 from funnel.reporter.ranges import OPEN_END, OPEN_START, split_range
 from funnel.reporter.wire import iso
 
-# (dimension, value, detail) as in `funnel.db.summaries.AUDIENCE_FACTS`.
+# (dimension, value, detail) as in `funnel.db.summaries.audience_facts`.
 Fact = tuple[str, str, str]
 _ALL: Final[Fact] = ("all", "", "")
 # TikTok's device and country describe a user by their latest top-funnel event.

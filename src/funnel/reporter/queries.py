@@ -14,7 +14,7 @@ from typing import Any, Final
 import asyncpg
 
 from funnel.db import DatabaseUnavailableError, is_unavailable
-from funnel.db.summaries import AUDIENCE_FACTS, TRANSACTIONAL_EVENT_TYPES
+from funnel.db.summaries import TRANSACTIONAL_EVENT_TYPES, audience_facts
 from funnel.events.source import Source
 from funnel.reporter.catalog import Interval
 from funnel.reporter.ranges import Piece
@@ -199,12 +199,13 @@ async def count_audience(
         " WHERE grain = {grain} AND bucket >= {start} AND bucket < {end}"
         " AND source = ANY($1::text[])"
     )
+    edge = (
+        "(SELECT * FROM events WHERE occurred_at >= {start} AND occurred_at < {end}"
+        " AND source = ANY($1::text[]))"
+    )
     raw = (
-        "SELECT e.source, f.dimension, f.value, f.detail, count(*) AS events,"
-        " coalesce(sum(f.followers), 0) AS followers"
-        f" FROM events e CROSS JOIN LATERAL {AUDIENCE_FACTS.replace('{', '{{').replace('}', '}}')}"
-        " WHERE e.occurred_at >= {start} AND e.occurred_at < {end}"
-        " AND e.source = ANY($1::text[]) AND f.value IS NOT NULL GROUP BY 1, 2, 3, 4"
+        "SELECT source, dimension, value, detail, events, followers"
+        f" FROM ({audience_facts(edge, 'NULL::timestamptz')}) AS facts"
     )
     union, args = _union(pieces, summary, raw, 2)
     sql = (
