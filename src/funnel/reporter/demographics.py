@@ -41,13 +41,20 @@ _ALL: Final[Fact] = ("all", "", "")
 # TikTok's device and country describe a user by their latest top-funnel event.
 _TOP_FUNNEL: Final = frozenset({"device", "country"})
 
+# Follower tiers: (name, fewest followers in it). Every limit is a bin bound, so a bin's
+# lower bound tells its tier.
 _TIERS: Final = (
-    ("<1k", 0, 1_000),
-    ("1k-10k", 1_000, 10_000),
-    ("10k-100k", 10_000, 100_000),
-    ("100k-1M", 100_000, 1_000_000),
-    ("1M+", 1_000_000, None),
+    ("<1k", 0),
+    ("1k-10k", 1_000),
+    ("10k-100k", 10_000),
+    ("100k-1M", 100_000),
+    ("1M+", 1_000_000),
 )
+
+
+def _group_of(value: int, groups: Sequence[tuple[str, int]]) -> str:
+    """The last of `groups` (ascending by first value) whose first value is <= `value`."""
+    return next(name for name, first in reversed(groups) if value >= first)
 
 
 def _facts(row: Mapping[str, Any]) -> list[tuple[Fact, int]]:
@@ -56,8 +63,7 @@ def _facts(row: Mapping[str, Any]) -> list[tuple[Fact, int]]:
     if row["gender"] is not None:
         facts.append((("gender", row["gender"], ""), 0))
     if row["age"] is not None:
-        group = next(name for name, first in reversed(AGE_GROUPS) if row["age"] >= first)
-        facts.append((("age_group", group, ""), 0))
+        facts.append((("age_group", _group_of(row["age"], AGE_GROUPS), ""), 0))
     if row["country"] is not None:
         facts.append((("country", row["country"], ""), 0))
     if row["city"] is not None:
@@ -151,19 +157,6 @@ async def _follower_stats(ranks: _FollowerRanks, users: int, total: int) -> Foll
     )
 
 
-def _groups(
-    values: dict[str, int], groups: Sequence[tuple[str, int, int | None]]
-) -> dict[str, int]:
-    result = dict.fromkeys((name for name, _, _ in groups), 0)
-    for value, n in values.items():
-        number = int(value)
-        for name, low, high in groups:
-            if number >= low and (high is None or number <= high):
-                result[name] += n
-                break
-    return result
-
-
 def _facebook(audience: _Audience) -> FacebookAudience:
     genders = audience.values("gender")
     return FacebookAudience(
@@ -177,13 +170,14 @@ def _facebook(audience: _Audience) -> FacebookAudience:
 
 async def _tiktok(ranks: _FollowerRanks, audience: _Audience) -> TiktokAudience:
     devices = audience.values("device")
-    # Tier limits are bin bounds: a bin's lower bound tells its tier.
-    tiers = [(name, low, None if high is None else high - 1) for name, low, high in _TIERS]
+    tiers = dict.fromkeys((name for name, _ in _TIERS), 0)
+    for lower_bound, n in audience.values("followers").items():
+        tiers[_group_of(int(lower_bound), _TIERS)] += n
     users = audience.counts[_ALL]
     return TiktokAudience(
         users=users,
         followers=await _follower_stats(ranks, users, audience.followers_sum),
-        follower_tiers=_groups(audience.values("followers"), tiers),
+        follower_tiers=tiers,
         devices={device: devices.get(device, 0) for device in get_args(TiktokDevice)},
         top_countries=[CountryUsers(country=f[1], users=n) for f, n in audience.top("country")],
     )
