@@ -43,6 +43,9 @@ _log = structlog.get_logger(__name__)
 
 _ERROR_PAUSE: Final = 1.0  # seconds to wait after a failed fetch before the next one
 _GRACE_AFTER_CANCEL: Final = 5.0  # seconds for settling a cancelled batch during stop()
+# While idle, how often to ask whether the durable still exists: some servers answer a fetch
+# on a missing consumer with silence, which would otherwise look like an empty stream.
+_VERIFY_INTERVAL: Final = 5.0
 
 
 class ConsumerState(Enum):
@@ -98,6 +101,7 @@ class PullConsumer:
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
         self._current: asyncio.Task[object] | None = None
+        self._verified_at = 0.0
 
     @property
     def state(self) -> ConsumerState:
@@ -211,6 +215,7 @@ class PullConsumer:
             assert isinstance(msgs, list)
             return [Received.of(msg) for msg in msgs]
         if isinstance(exc, nats.errors.TimeoutError | TimeoutError):
+            await self._verify_while_idle()
             return []  # nothing to fetch within fetch_timeout: the normal idle case
         error = translate(exc, f"fetch from {self._durable}")
         if isinstance(error, ConnectionClosedError) or isinstance(
@@ -220,6 +225,16 @@ class PullConsumer:
         _log.warning("fetch_failed", consumer=self._durable, error=str(error))
         await self._pause(_ERROR_PAUSE)
         return []
+
+    async def _verify_while_idle(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self._verified_at < _VERIFY_INTERVAL:
+            return
+        self._verified_at = now
+        try:
+            await consumer_info(self._conn, self._stream, self._durable)
+        except JetStreamError as exc:
+            _log.warning("consumer_missing", consumer=self._durable, error=str(exc))
 
     async def _process(self, received: list[Received]) -> None:
         self._observer.on_fetched([item.delivery for item in received])
