@@ -3,7 +3,10 @@
 from typing import Any
 
 import orjson
-from collector_traffic import (
+
+from funnel.events import Subjects
+from funnel.jetstream import DeadLetter, JetStreamConnection, read_dead_letter, read_messages
+from tests.collector.collector_traffic import (
     collector_settings,
     count_rows,
     eventually,
@@ -12,9 +15,6 @@ from collector_traffic import (
     publish,
     running,
 )
-
-from funnel.events import Subjects
-from funnel.jetstream import DeadLetter, JetStreamConnection, read_dead_letter, read_messages
 
 
 async def _dead_letters(nats_url: str, subjects: Subjects) -> list[DeadLetter]:

@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
-from collector_traffic import make_events
 
 from funnel.collector.message import UndecodableMessageError, decode_message
 from funnel.jetstream import Delivery
 from funnel.observability import CORRELATION_HEADER
+from tests.collector.collector_traffic import make_events
 
 
 def _delivery(body: bytes, correlation_id: str | None = "corr-9") -> Delivery:

@@ -6,7 +6,11 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from collector_traffic import (
+
+from funnel.events import Subjects
+from funnel.jetstream import JetStreamConnection, read_messages
+from funnel.local import EmbeddedPostgres
+from tests.collector.collector_traffic import (
     collector_settings,
     count_rows,
     eventually,
@@ -15,10 +19,6 @@ from collector_traffic import (
     publish,
     running,
 )
-
-from funnel.events import Subjects
-from funnel.jetstream import JetStreamConnection, read_messages
-from funnel.local import EmbeddedPostgres
 
 
 @pytest.fixture

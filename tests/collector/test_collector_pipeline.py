@@ -3,7 +3,9 @@
 import asyncio
 
 import asyncpg
-from collector_traffic import (
+
+from funnel.events import Subjects
+from tests.collector.collector_traffic import (
     collector_settings,
     count_rows,
     eventually,
@@ -13,8 +15,6 @@ from collector_traffic import (
     publish,
     running,
 )
-
-from funnel.events import Subjects
 
 
 async def test_twenty_thousand_events_become_twenty_thousand_rows(

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import httpx
 import orjson
-from collector_traffic import (
+
+from funnel.events import Subjects
+from funnel.local import free_port
+from tests.collector.collector_traffic import (
     collector_settings,
     count_rows,
     eventually,
@@ -17,9 +20,6 @@ from collector_traffic import (
     publish,
     running,
 )
-
-from funnel.events import Subjects
-from funnel.local import free_port
 
 
 def _sample(metrics: str, name: str) -> float:

@@ -6,9 +6,9 @@ from decimal import Decimal
 import asyncpg
 import orjson
 import pytest
-from db_samples import facebook_event, rows_of, tiktok_event
 
 from funnel.db import run_migrations, store_events
+from tests.db.db_samples import facebook_event, rows_of, tiktok_event
 
 
 @pytest.fixture

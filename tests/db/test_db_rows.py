@@ -4,7 +4,6 @@ import random
 from datetime import UTC, datetime
 
 import pytest
-from db_samples import facebook_event, tiktok_event
 
 from funnel.db.rows import COLUMNS, EventRow, UnstorableEventError, to_row
 from funnel.events import (
@@ -16,6 +15,7 @@ from funnel.events import (
 )
 from funnel.events.validation import validate_events
 from funnel.publisher import EventPool
+from tests.db.db_samples import facebook_event, tiktok_event
 
 
 def test_columns_follow_the_table() -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from compose_model import model
+
+from tests.deploy.compose_model import model
 
 ENVIRONMENTS = ("development", "staging", "production")
 # The variables compose.production.yaml requires; any non-empty value will do here.

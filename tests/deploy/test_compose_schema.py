@@ -7,7 +7,15 @@ from typing import Any
 
 import jsonschema
 import pytest
-from compose_model import BASE_FILE, OVERRIDE_FILES, MissingVariableError, load, model, plain
+
+from tests.deploy.compose_model import (
+    BASE_FILE,
+    OVERRIDE_FILES,
+    MissingVariableError,
+    load,
+    model,
+    plain,
+)
 
 # check-jsonschema ships a current copy of the compose-spec schema.
 _SCHEMA_PACKAGE = "check_jsonschema.builtin_schemas.vendor"

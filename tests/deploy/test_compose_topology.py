@@ -6,9 +6,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from compose_model import ROOT, env_files, seconds
 
 from funnel.local.environment import read_env_file
+from tests.deploy.compose_model import ROOT, env_files, seconds
 
 APP_SERVICES = {"gateway": 3000, "fb-collector": 3001, "ttk-collector": 3002, "reporter": 3003}
 COMMANDS = {

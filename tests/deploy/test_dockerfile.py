@@ -5,7 +5,7 @@ import json
 import re
 import tomllib
 
-from compose_model import ROOT
+from tests.deploy.compose_model import ROOT
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 

@@ -1,10 +1,10 @@
 """`config/<env>.env`: plain KEY=value files that compose and `funnel up` both read."""
 
 import pytest
-from compose_model import ROOT
 
 from funnel.local.environment import read_env_file
 from funnel.settings import NatsSettings, ServiceSettings
+from tests.deploy.compose_model import ROOT
 
 ENVIRONMENTS = ("development", "staging", "production")
 

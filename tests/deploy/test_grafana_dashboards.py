@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
-from compose_model import ROOT, model
-from metric_names import unknown_metrics
+
+from tests.deploy.compose_model import ROOT, model
+from tests.deploy.metric_names import unknown_metrics
 
 GRAFANA = ROOT / "deploy" / "grafana"
 DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))

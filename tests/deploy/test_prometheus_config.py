@@ -5,8 +5,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from compose_model import ROOT, model
-from metric_names import unknown_metrics
+
+from tests.deploy.compose_model import ROOT, model
+from tests.deploy.metric_names import unknown_metrics
 
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 CONFIG = PROMETHEUS / "prometheus.yml"

@@ -5,10 +5,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from compose_model import ROOT
 
 from funnel.local.nats import CONFIG_FILE as LOCAL_NATS_CONFIG
 from funnel.local.nats import nats_server_binary
+from tests.deploy.compose_model import ROOT
 
 NATS_CONFIGS = sorted((ROOT / "deploy" / "nats").glob("*.conf"))
 SYNC_ALWAYS = re.compile(r"jetstream\s*\{[^}]*\bsync_interval:\s*always\b")

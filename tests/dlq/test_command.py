@@ -4,13 +4,13 @@ import asyncio
 from pathlib import Path
 
 import orjson
-from dlq_letters import broken, facebook_event, give_up, reject
 from typer.testing import CliRunner, Result
 
 from funnel.cli import app
 from funnel.dlq.inventory import list_dead_letters
 from funnel.events import Subjects
 from funnel.jetstream import JetStreamConnection
+from tests.dlq.dlq_letters import broken, facebook_event, give_up, reject
 
 
 async def _funnel(nats_url: str, subjects: Subjects, *args: str) -> Result:

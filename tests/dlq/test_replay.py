@@ -4,7 +4,6 @@ import contextlib
 
 import orjson
 import pytest
-from dlq_letters import broken, facebook_event, give_up, reject, tiktok_event
 
 from funnel.dlq.inventory import Selection, get_dead_letter, list_dead_letters
 from funnel.dlq.replay import replay
@@ -17,6 +16,7 @@ from funnel.jetstream import (
     read_messages,
 )
 from funnel.observability import CORRELATION_HEADER
+from tests.dlq.dlq_letters import broken, facebook_event, give_up, reject, tiktok_event
 
 
 async def _events(conn: JetStreamConnection, subjects: Subjects) -> list[StoredMessage]:

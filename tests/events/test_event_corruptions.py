@@ -3,10 +3,10 @@
 import random
 
 import pytest
-from event_samples import KINDS, sample
 
 from funnel.events import FunnelStage, Source, validate_events
 from funnel.publisher import CORRUPTIONS, corrupt
+from tests.events.event_samples import KINDS, sample
 
 # Where each corruption may be reported; the ones with alternatives pick one at random.
 EXPECTED_PATHS: dict[str, dict[Source, set[str]]] = {

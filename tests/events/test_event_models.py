@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Any, get_args
 
 import pytest
-from event_samples import KINDS, sample
 
 from funnel.events import (
     EVENT_ADAPTER,
@@ -30,6 +29,7 @@ from funnel.events import (
     TiktokTopEventType,
     validate_event,
 )
+from tests.events.event_samples import KINDS, sample
 
 Mutation = Callable[[dict[str, Any]], object]
 

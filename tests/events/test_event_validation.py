@@ -6,12 +6,12 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from event_samples import KINDS, sample
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from funnel.events import InvalidEventError, Validation, validate_event, validate_events
 from funnel.publisher import EventPool, corrupt
+from tests.events.event_samples import KINDS, sample
 
 
 def _publisher_array(n: int, seed: int = 3) -> list[dict[str, Any]]:

@@ -7,12 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
-from gateway_harness import RunningGateway, start_gateway, stop_gateway
 
 from funnel.events import Subjects
 from funnel.gateway import GatewaySettings
 from funnel.local import free_port
 from funnel.publisher.pool import EventPool
+from tests.gateway.gateway_harness import RunningGateway, start_gateway, stop_gateway
 
 
 @pytest.fixture

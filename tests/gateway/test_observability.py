@@ -5,11 +5,11 @@ from typing import Any
 
 import httpx
 import orjson
-from gateway_harness import header, stored_messages
 from prometheus_client.parser import text_string_to_metric_families
 
 from funnel.events import Subjects
 from funnel.observability import CORRELATION_HEADER
+from tests.gateway.gateway_harness import header, stored_messages
 
 
 async def test_sent_correlation_id_reaches_answer_and_every_message(

@@ -8,11 +8,11 @@ import httpx
 import nats
 import orjson
 import pytest
-from gateway_harness import RunningGateway, start_gateway, stop_gateway, until
 
 from funnel.events import Subjects
 from funnel.gateway import GatewaySettings
 from funnel.observability import Phase
+from tests.gateway.gateway_harness import RunningGateway, start_gateway, stop_gateway, until
 
 
 @pytest.fixture

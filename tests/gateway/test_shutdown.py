@@ -10,11 +10,11 @@ from typing import Any
 
 import httpx
 import orjson
-from gateway_harness import stored_events, stored_messages, until
 
 from funnel.events import Subjects
 from funnel.local import free_port
 from funnel.observability import CORRELATION_HEADER
+from tests.gateway.gateway_harness import stored_events, stored_messages, until
 
 
 async def _one_request_in_flight(http: httpx.AsyncClient) -> bool:

@@ -8,12 +8,18 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from gateway_harness import RunningGateway, batch_events, header, stored_events, stored_messages
 
 from funnel.events import Subjects
 from funnel.gateway.batching import Batcher
 from funnel.jetstream import EVENT_COUNT_HEADER, MSG_ID_HEADER
 from funnel.publisher.corruption import CORRUPTIONS, corrupt
+from tests.gateway.gateway_harness import (
+    RunningGateway,
+    batch_events,
+    header,
+    stored_events,
+    stored_messages,
+)
 
 # Where each of the publisher's corruptions shows in the errors of its event.
 _EXPECTED_PATH: dict[str, Callable[[str], bool]] = {

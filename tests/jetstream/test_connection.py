@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 import structlog
-from jetstream_traffic import Recorder, batch_message, eventually
 from structlog.testing import capture_logs
 
 from funnel.events import Subjects
@@ -23,6 +22,7 @@ from funnel.jetstream import (
     events_stream,
 )
 from funnel.local import EmbeddedNats, free_port
+from tests.jetstream.jetstream_traffic import Recorder, batch_message, eventually
 
 
 async def test_check_passes_while_open_and_fails_loudly_after_close(nats_url: str) -> None:

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 import structlog
-from jetstream_traffic import Recorder, batch_message, event_ids, eventually
 from structlog.testing import capture_logs
 
 from funnel.events import Subjects
@@ -27,6 +26,7 @@ from funnel.jetstream import (
     read_dead_letter,
     read_messages,
 )
+from tests.jetstream.jetstream_traffic import Recorder, batch_message, event_ids, eventually
 
 DURABLE = "fb-collector"
 

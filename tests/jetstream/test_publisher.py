@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 
 import pytest
-from jetstream_traffic import batch_message, eventually
 
 from funnel.events import Subjects
 from funnel.jetstream import (
@@ -19,6 +18,7 @@ from funnel.jetstream import (
     read_messages,
 )
 from funnel.observability import CORRELATION_HEADER
+from tests.jetstream.jetstream_traffic import batch_message, eventually
 
 
 async def _stored(conn: JetStreamConnection, stream: str) -> list[StoredMessage]:

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 import structlog
-from webhook_recorder import WebhookRecorder, running_webhook
 
 from funnel.events import validate_events
 from funnel.publisher import PublisherSettings, publish
+from tests.publisher.webhook_recorder import WebhookRecorder, running_webhook
 
 
 @pytest.fixture

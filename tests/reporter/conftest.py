@@ -14,7 +14,6 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import pytest
-from report_dataset import generate
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from funnel.db import run_migrations
@@ -22,6 +21,7 @@ from funnel.db.ingest import store_events
 from funnel.db.rows import EventRow
 from funnel.observability import Readiness
 from funnel.reporter import ReporterSettings, create_app
+from tests.reporter.report_dataset import generate
 
 
 def with_database(url: str, database: str) -> str:

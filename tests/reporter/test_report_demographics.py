@@ -4,11 +4,11 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from report_dataset import START, Window, expected_demographics, generate
-from test_report_events import WINDOWS, _params
 
-from conftest import Loaded, load, running_reporter
 from funnel.db import run_migrations
+from tests.reporter.conftest import Loaded, load, running_reporter
+from tests.reporter.report_dataset import START, Window, expected_demographics, generate
+from tests.reporter.test_report_events import WINDOWS, _params
 
 
 @pytest.mark.parametrize("window", WINDOWS)

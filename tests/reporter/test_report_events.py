@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from report_dataset import KINDS, START, Window, expected_events
 
-from conftest import Loaded
+from tests.reporter.conftest import Loaded
+from tests.reporter.report_dataset import KINDS, START, Window, expected_events
 
 T = START
 WINDOWS = [

@@ -6,11 +6,11 @@ from typing import Any
 
 import httpx
 import pytest
-from report_dataset import START, Window, expected_revenue
-from test_report_events import WINDOWS, _params
 
-from conftest import Loaded
 from funnel.reporter import revenue
+from tests.reporter.conftest import Loaded
+from tests.reporter.report_dataset import START, Window, expected_revenue
+from tests.reporter.test_report_events import WINDOWS, _params
 
 
 @pytest.mark.parametrize("window", WINDOWS)

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from structlog.testing import capture_logs
 
-from conftest import running_reporter
+from tests.reporter.conftest import running_reporter
 
 
 async def test_ready_with_database_and_migrations(client: httpx.AsyncClient) -> None:

@@ -3,12 +3,12 @@
 import asyncio
 
 import asyncpg
-from report_dataset import Window, expected_demographics, generate
 
-from conftest import Loaded, load, running_reporter
 from funnel.db import run_migrations
 from funnel.db.ingest import store_events
 from funnel.db.summaries import rebuild_summaries
+from tests.reporter.conftest import Loaded, load, running_reporter
+from tests.reporter.report_dataset import Window, expected_demographics, generate
 
 _TABLES = {
     "event_counts": "grain, bucket, source, funnel_stage, event_type",
