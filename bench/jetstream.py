@@ -1,11 +1,14 @@
 """Events per second through `Publisher` -> JetStream -> `PullConsumer`, in 1,000-event batches.
 
-    .venv/bin/python -m bench.jetstream [--messages 300] [--consumers 2] [--parse]
+    .venv/bin/python -m bench.jetstream [--messages 300] [--consumers 2] [--parse] [--sync always]
 
 Three figures: publishing alone (requests of 50 messages, several at once, as the gateway
 does), consuming alone (the durable drains what was published), and both at once (a fresh
 stream, from the first publish to the last ack). Without `NATS_URL` an embedded server is
-started in a temporary directory, with the same fsync-before-ack setting as `funnel up`.
+started in a temporary directory from the config `funnel up` ships; `--sync` changes only
+its `sync_interval`: `always` (shipped: fsync before every ack), `default` (the line removed:
+nats-server's own default, a flush every two minutes) or a duration such as `1s`, to measure
+what fsync-before-ack costs.
 The event loop is uvloop, as in the services. Figures move with whatever else the machine
 is doing.
 """
@@ -14,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import re
 import tempfile
 import time
 import uuid
@@ -40,6 +44,7 @@ from funnel.jetstream import (
     events_stream,
 )
 from funnel.local import EmbeddedNats
+from funnel.local.nats import CONFIG_FILE
 
 EVENTS_PER_MESSAGE = 1000
 MESSAGES_PER_REQUEST = 50
@@ -206,6 +211,21 @@ async def _bench(url: str, args: argparse.Namespace) -> None:
                 await delete_stream(publisher_conn, stream)
 
 
+def server_config(sync: str, directory: Path) -> Path:
+    """The shipped embedded-server config with its `sync_interval` set to `sync`.
+
+    `default` drops the setting, leaving nats-server's own default.
+    """
+    setting = re.compile(r"^(\s*)sync_interval:.*$", re.MULTILINE)
+    shipped = CONFIG_FILE.read_text()
+    if not setting.search(shipped):
+        raise SystemExit(f"no sync_interval in {CONFIG_FILE}")
+    replacement = "" if sync == "default" else rf"\1sync_interval: {sync}"
+    config = directory / "nats-server.conf"
+    config.write_text(setting.sub(replacement, shipped))
+    return config
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=300, help="batch messages per phase")
@@ -214,15 +234,20 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=2, help="publish requests at once")
     parser.add_argument("--in-flight", type=int, default=256, help="Publisher max_in_flight")
     parser.add_argument("--parse", action="store_true", help="handlers parse each batch")
+    parser.add_argument(
+        "--sync", default="always", help="embedded server's sync_interval: always, default, 1s"
+    )
     args = parser.parse_args()
 
     if url := os.environ.get("NATS_URL"):
         print(f"server: NATS_URL={url}")
         uvloop.run(_bench(url, args))
         return
-    with tempfile.TemporaryDirectory() as store, EmbeddedNats(Path(store)) as server:
-        print("server: embedded nats-server, fsync before every ack")
-        uvloop.run(_bench(server.url, args))
+    with tempfile.TemporaryDirectory() as scratch:
+        config = server_config(args.sync, Path(scratch))
+        with EmbeddedNats(Path(scratch) / "store", config_file=config) as server:
+            print(f"server: embedded nats-server, sync_interval {args.sync}")
+            uvloop.run(_bench(server.url, args))
 
 
 if __name__ == "__main__":

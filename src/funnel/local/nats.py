@@ -61,8 +61,11 @@ class EmbeddedNats:
         port: int | None = None,
         monitor_port: int | None = None,
         log_file: Path | None = None,
+        config_file: Path = CONFIG_FILE,
     ) -> None:
         self.store_dir = store_dir
+        # Another file only for measuring what the shipped settings cost (bench --sync).
+        self.config_file = config_file
         self.port = port or free_port()
         self.monitor_port = monitor_port or free_port()
         self.log_file = log_file or store_dir / "nats-server.log"
@@ -87,7 +90,7 @@ class EmbeddedNats:
         args = [
             str(nats_server_binary()),
             "--config",
-            str(CONFIG_FILE),
+            str(self.config_file),
             "--addr",
             "127.0.0.1",
             "--port",
@@ -101,8 +104,17 @@ class EmbeddedNats:
             str(self.log_file),
         ]
         # A session of its own: a terminal's Ctrl-C goes to `funnel up`, which stops the
-        # server last, after the collectors have drained it.
-        self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
+        # server last, after the collectors have drained it. Its output goes to its log file,
+        # not to our stdout: a server outliving us must not hold our reader's pipe open.
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("ab") as output:
+            self._process = subprocess.Popen(
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         wait_for_port("127.0.0.1", self.port, timeout, self._process)
 
     def stop(self, timeout: float = 15.0) -> None:
