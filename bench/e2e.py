@@ -1,0 +1,408 @@
+"""The whole system under the publisher's load: what it takes in, how fast it stores it.
+
+    .venv/bin/python -m bench.e2e [--pattern publisher|steady] [--rate 50000] [--seconds 120]
+                                  [--min 1000] [--max 50000] [--samples 20]
+
+Starts what `funnel up` starts (embedded NATS and PostgreSQL in a temporary directory unless
+`NATS_URL` / `DATABASE_URL` are set, `funnel migrate`, gateway, both collectors, reporter, as
+subprocesses), then posts to the webhook like the publisher: every second a bare JSON array
+of N events (`publisher`: N uniform in min..max, one corrupted event on ~10% of requests;
+`steady`: N = rate), never waiting for earlier answers. Measured:
+
+- events accepted/s (the 202 answers) and committed/s (PostgreSQL, while load was offered
+  and until the backlog drained), webhook latency p50/p99/max;
+- ingest-to-queryable lag: `--samples` event ids of each accepted request are polled for
+  in `events`; the lag of one is the time from the webhook's answer to the poll that saw it
+  (a poll every 100 ms, so figures are up to 0.1 s high);
+- CPU seconds and peak RSS per process (PostgreSQL: all its processes, proportional set size);
+- at the end, once nothing is left to store: rows in `events` == accepted events (no loss,
+  no duplicate) and the summaries count each row once.
+
+Everything, this driver included, shares the machine's cores: figures move with whatever
+else it is doing.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import asyncpg
+import httpx
+import orjson
+import psutil
+import uvloop
+
+from funnel.local.environment import find_config_dir, service_environment
+from funnel.local.nats import free_port
+from funnel.local.servers import LocalServers
+from funnel.local.services import funnel_command, services
+from funnel.publisher import EventPool, corrupt, generate_event
+
+_POLL_SECONDS: Final = 0.1
+_SAMPLE_SECONDS: Final = 0.5
+_CORRUPT_RATIO: Final = 0.1
+_HEADERS: Final = {"Content-Type": "application/json"}
+
+
+# --- load -----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Load:
+    """What the driver sent and what came back."""
+
+    requests: int = 0
+    sent: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    non_2xx: int = 0
+    errors: int = 0
+    latencies: list[float] = field(default_factory=list)
+    # event id -> the moment its request was answered; removed once seen in `events`.
+    pending: dict[str, float] = field(default_factory=dict)
+    lags: list[float] = field(default_factory=list)
+    first_sent: float = 0.0
+    last_answered: float = 0.0
+
+
+def _body(pool: EventPool, rng: random.Random, count: int, samples: int) -> tuple[bytes, list[str]]:
+    events = pool.batch(count)
+    picked = [event["eventId"] for event in rng.sample(events, min(samples, len(events)))]
+    if rng.random() < _CORRUPT_RATIO:
+        events.append(corrupt(generate_event(rng), rng))
+    return orjson.dumps(events), picked
+
+
+async def _post(
+    client: httpx.AsyncClient, url: str, body: bytes, picked: list[str], load: _Load
+) -> None:
+    started = time.perf_counter()
+    try:
+        response = await client.post(url, content=body, headers=_HEADERS)
+    except httpx.HTTPError:
+        load.errors += 1
+        return
+    answered = time.perf_counter()
+    load.latencies.append(answered - started)
+    load.last_answered = answered
+    if response.status_code != 202:
+        load.non_2xx += 1
+        return
+    answer = response.json()
+    load.accepted += answer["accepted"]
+    load.rejected += answer["rejected"]
+    load.pending.update(dict.fromkeys(picked, answered))
+
+
+async def _drive(url: str, args: argparse.Namespace, load: _Load) -> None:
+    """One request a second for `args.seconds`, each sent whether or not others are answered."""
+    rng = random.Random(args.seed)
+    pool = await asyncio.to_thread(EventPool, rng)
+    in_flight: set[asyncio.Task[None]] = set()
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), limits=limits) as client:
+        load.first_sent = start = time.perf_counter()
+        for tick in range(args.seconds):
+            count = args.rate if args.pattern == "steady" else rng.randint(args.min, args.max)
+            body, picked = await asyncio.to_thread(_body, pool, rng, count, args.samples)
+            load.requests += 1
+            load.sent += count
+            task = asyncio.create_task(_post(client, url, body, picked, load))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+            await asyncio.sleep(max(0.0, start + tick + 1 - time.perf_counter()))
+        await asyncio.gather(*in_flight)
+
+
+async def _watch_lag(database_url: str, load: _Load, stop: asyncio.Event) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        while not stop.is_set() or load.pending:
+            if load.pending:
+                ids = list(load.pending)
+                seen = await conn.fetch("SELECT event_id FROM events WHERE event_id = ANY($1)", ids)
+                now = time.perf_counter()
+                for record in seen:
+                    load.lags.append(now - load.pending.pop(record["event_id"]))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), _POLL_SECONDS)
+            if stop.is_set() and load.pending and not await _still_storing(conn):
+                break
+    finally:
+        await conn.close()
+
+
+async def _still_storing(conn: asyncpg.Connection) -> bool:
+    before = await _committed(conn)
+    await asyncio.sleep(5.0)
+    return bool(await _committed(conn) > before)
+
+
+async def _committed(conn: asyncpg.Connection) -> int:
+    """Rows committed so far, from the day-grain summary (cheap, exact, same transaction)."""
+    value = await conn.fetchval(
+        "SELECT coalesce(sum(events), 0) FROM event_counts WHERE grain = 'day'"
+    )
+    return int(value)
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Usage:
+    """CPU seconds and peak memory of one process, or of a server's processes together."""
+
+    cpu_start: dict[int, float] = field(default_factory=dict)
+    cpu_last: dict[int, float] = field(default_factory=dict)
+    peak_bytes: int = 0
+
+    def sample(self, processes: list[psutil.Process], proportional: bool) -> None:
+        memory = 0
+        for process in processes:
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                used = times.user + times.system
+                self.cpu_start.setdefault(process.pid, used)
+                self.cpu_last[process.pid] = used
+                info = process.memory_full_info() if proportional else process.memory_info()
+                memory += info.pss if proportional else info.rss
+        self.peak_bytes = max(self.peak_bytes, memory)
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(last - self.cpu_start[pid] for pid, last in self.cpu_last.items())
+
+
+def _postgres_processes(cluster: Path) -> list[psutil.Process]:
+    with contextlib.suppress(OSError, ValueError, psutil.Error):
+        postmaster = psutil.Process(int((cluster / "postmaster.pid").read_text().split()[0]))
+        return [postmaster, *postmaster.children()]
+    return []
+
+
+def _nats_processes(store: Path) -> list[psutil.Process]:
+    return [
+        process
+        for process in psutil.Process().children()
+        if process.name() == "nats-server" and str(store) in " ".join(process.cmdline())
+    ]
+
+
+async def _watch_usage(
+    watched: dict[str, Any], usage: dict[str, _Usage], stop: asyncio.Event
+) -> None:
+    """Sample every `_SAMPLE_SECONDS` until `stop`; values are processes or a finder of them."""
+    while not stop.is_set():
+        for name, target in watched.items():
+            processes = target() if callable(target) else [target]
+            usage.setdefault(name, _Usage()).sample(processes, proportional=callable(target))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), _SAMPLE_SECONDS)
+
+
+@contextlib.asynccontextmanager
+async def _services(
+    env: dict[str, str], logs: Path
+) -> AsyncIterator[tuple[str, dict[str, psutil.Process]]]:
+    """`funnel migrate`, then the four services until each is ready; yields the webhook URL."""
+    migrate = await asyncio.create_subprocess_exec(
+        *funnel_command("migrate"), env=env, stdout=asyncio.subprocess.DEVNULL
+    )
+    if await migrate.wait() != 0:
+        raise SystemExit("funnel migrate failed")
+    layout = services(free_port())
+    started: dict[str, asyncio.subprocess.Process] = {}
+    try:
+        for name, service in layout.items():
+            with (logs / f"{name}.log").open("wb") as out:
+                started[name] = await asyncio.create_subprocess_exec(
+                    *service.argv, env=env | {"PORT": str(service.port)}, stdout=out, stderr=out
+                )
+        async with httpx.AsyncClient(timeout=2.0) as http:
+            for name, service in layout.items():
+                while True:
+                    with contextlib.suppress(httpx.TransportError):
+                        if (await http.get(service.url("/health/ready"))).status_code == 200:
+                            break
+                    if started[name].returncode is not None:
+                        raise SystemExit(f"{name} exited; see {logs / name}.log")
+                    await asyncio.sleep(0.1)
+        processes = {name: psutil.Process(process.pid) for name, process in started.items()}
+        yield layout["gateway"].url("/webhook"), processes
+    finally:
+        for process in started.values():
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+        await asyncio.gather(*(process.wait() for process in started.values()))
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+def _percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=1000, method="inclusive")[round(share * 1000) - 1]
+
+
+def _rows(
+    args: argparse.Namespace, load: _Load, result: dict[str, Any], usage: dict[str, _Usage]
+) -> Iterator[tuple[str, str]]:
+    offered = args.seconds
+    pattern = (
+        f"steady {args.rate:,}/s"
+        if args.pattern == "steady"
+        else f"publisher {args.min:,}..{args.max:,}"
+    )
+    yield "pattern", f"{pattern} every 1 s for {offered} s"
+    yield (
+        "requests",
+        (
+            f"{load.requests} sent, {len(load.latencies) - load.non_2xx} answered 202, "
+            f"{load.non_2xx} non-2xx, {load.errors} failed"
+        ),
+    )
+    yield (
+        "events",
+        f"{load.sent:,} valid sent, {load.accepted:,} accepted, {load.rejected} rejected",
+    )
+    yield "accepted/s (gateway)", f"{load.accepted / (load.last_answered - load.first_sent):,.0f}"
+    yield "committed/s while offered", f"{result['committed_offered'] / offered:,.0f}"
+    yield (
+        "committed/s until drained",
+        (
+            f"{result['committed'] / result['drained_after']:,.0f} "
+            f"(drained {result['drained_after']:.1f} s after the first request)"
+        ),
+    )
+    latencies = load.latencies
+    yield (
+        "webhook latency p50/p99/max",
+        (
+            f"{_percentile(latencies, 0.5):.3f} / {_percentile(latencies, 0.99):.3f} / "
+            f"{max(latencies, default=float('nan')):.3f} s"
+        ),
+    )
+    yield (
+        "lag answer->queryable p50/p99/max",
+        (
+            f"{_percentile(load.lags, 0.5):.2f} / {_percentile(load.lags, 0.99):.2f} / "
+            f"{max(load.lags, default=float('nan')):.2f} s ({len(load.lags)} samples, "
+            f"{len(load.pending)} never seen)"
+        ),
+    )
+    rows, summarized = result["rows"], result["summarized"]
+    verdict = "OK" if rows == load.accepted == summarized else "MISMATCH"
+    yield "rows == accepted", f"{rows:,} rows, {summarized:,} in summaries: {verdict}"
+    for name, used in usage.items():
+        yield (
+            f"{name} CPU / peak memory",
+            (
+                f"{used.cpu_seconds:6.1f} s ({used.cpu_seconds / result['drained_after']:.0%} of a"
+                f" core) / {used.peak_bytes / 2**20:,.0f} MB"
+            ),
+        )
+
+
+def _print_table(rows: Iterator[tuple[str, str]]) -> None:
+    lines = list(rows)
+    width = max(len(name) for name, _ in lines)
+    print(f"{'measure':<{width}} | value", flush=True)
+    print(f"{'-' * width}-+-{'-' * 40}")
+    for name, value in lines:
+        print(f"{name:<{width}} | {value}")
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+async def _run(args: argparse.Namespace, scratch: Path) -> None:
+    config_dir = find_config_dir()
+    env_file = config_dir / "development.env" if config_dir is not None else None
+    env = service_environment(env_file) | {
+        "FUNNEL_NAMESPACE": f"e2e{uuid.uuid4().hex[:8]}",
+        "LOG_FORMAT": "json",
+        "PYTHONUNBUFFERED": "1",
+        "HOST": "127.0.0.1",
+    }
+    async with LocalServers(scratch, os.environ) as endpoints:
+        env |= {"NATS_URL": endpoints.nats_url, "DATABASE_URL": endpoints.database_url}
+        conn = await asyncpg.connect(endpoints.database_url)
+        load, stop, usage = _Load(), asyncio.Event(), dict[str, _Usage]()
+        try:
+            async with _services(env, scratch) as (url, processes):
+                baseline = await _committed(conn)
+                rows_before = await conn.fetchval("SELECT count(*) FROM events")
+                watched: dict[str, Any] = {
+                    "driver": psutil.Process(),
+                    **processes,
+                    "nats": lambda: _nats_processes(scratch / "nats"),
+                    "postgres": lambda: _postgres_processes(scratch / "postgres" / "data"),
+                }
+                watchers = [
+                    asyncio.create_task(_watch_usage(watched, usage, stop)),
+                    asyncio.create_task(_watch_lag(endpoints.database_url, load, stop)),
+                ]
+                await _drive(url, args, load)
+                committed_offered = await _committed(conn) - baseline
+                print(f"load done; waiting for {load.accepted:,} events to be stored", flush=True)
+                last, quiet_since = -1, time.perf_counter()
+                while (now := await _committed(conn) - baseline) < load.accepted:
+                    if now != last:
+                        last, quiet_since = now, time.perf_counter()
+                    elif time.perf_counter() - quiet_since > args.drain_timeout:
+                        break
+                    await asyncio.sleep(_POLL_SECONDS)
+                drained_after = time.perf_counter() - load.first_sent
+                stop.set()
+                await asyncio.gather(*watchers)
+            rows = await conn.fetchval("SELECT count(*) FROM events") - rows_before
+            result = {
+                "committed_offered": committed_offered,
+                "committed": await _committed(conn) - baseline,
+                "drained_after": drained_after,
+                "rows": rows,
+                "summarized": await _committed(conn) - baseline,
+            }
+        finally:
+            await conn.close()
+    _print_table(_rows(args, load, result, usage))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pattern", choices=["publisher", "steady"], default="publisher")
+    parser.add_argument("--rate", type=int, default=50_000, help="events a second (steady)")
+    parser.add_argument("--min", type=int, default=1_000, help="fewest events a request")
+    parser.add_argument("--max", type=int, default=50_000, help="most events a request")
+    parser.add_argument("--seconds", type=int, default=120, help="seconds of load")
+    parser.add_argument("--samples", type=int, default=20, help="ids polled per request")
+    parser.add_argument(
+        "--drain-timeout", type=float, default=60.0, help="give up after no progress"
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="funnel-e2e-") as scratch:
+        try:
+            uvloop.run(_run(args, Path(scratch)))
+        except KeyboardInterrupt:
+            sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
