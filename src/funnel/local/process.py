@@ -25,6 +25,7 @@ _LINE_LIMIT: Final = 1 << 20
 _LAST_LINES: Final = 30
 _PUMP_GRACE_SECONDS: Final = 5.0
 _PR_SET_PDEATHSIG: Final = 1
+_EXIT_POLL_SECONDS: Final = 0.1
 
 _log = structlog.get_logger(__name__)
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
@@ -34,6 +35,15 @@ def _die_with_parent() -> None:
     # Runs in the child between fork and exec: one system call, no allocation to speak of.
     if _libc is not None:
         _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+async def _exit_status(process: asyncio.subprocess.Process) -> int:
+    # Python 3.11's `Process.wait()` also waits for the child's pipes to close, which a
+    # grandchild may hold open for ever; the exit status itself is known at once.
+    while True:
+        if (code := process.returncode) is not None:
+            return code
+        await asyncio.sleep(_EXIT_POLL_SECONDS)
 
 
 class ProcessState(Enum):
@@ -181,7 +191,7 @@ class ServiceProcess:
             asyncio.create_task(self._pump(process.stdout)),
             asyncio.create_task(self._pump(process.stderr)),
         ]
-        ended = asyncio.create_task(process.wait())
+        ended = asyncio.create_task(_exit_status(process))
         stop = asyncio.create_task(self._stop_requested.wait())
         await asyncio.wait({ended, stop}, return_when=asyncio.FIRST_COMPLETED)
         stop.cancel()

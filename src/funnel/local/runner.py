@@ -10,6 +10,7 @@ embedded servers. A second signal skips the rest of the drain wait; every step i
 """
 
 import asyncio
+import logging
 import signal
 import time
 from collections.abc import Awaitable
@@ -115,6 +116,8 @@ def _configure_runner_logging(env: dict[str, str]) -> None:
         level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO",
         "json" if fmt == "json" else "console",
     )
+    # Every readiness probe would be a line; the probe reports outcomes itself.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _environment(options: UpOptions) -> dict[str, str]:
@@ -170,7 +173,7 @@ async def _shut_down(
     """The one shutdown order; each step bounded by its process's stop timeout."""
     for name in (PUBLISHER, GATEWAY):
         if name in children:
-            await children[name].stop()
+            await _stop(children[name])
     collectors = [children[name] for name in (FB_COLLECTOR, TTK_COLLECTOR) if name in children]
     if collectors and drain_timeout > 0:
         subjects = Subjects(namespace=env.get("FUNNEL_NAMESPACE", ""))
@@ -178,12 +181,17 @@ async def _shut_down(
         drain = wait_for_drain(endpoints.nats_url, subjects, names, within=drain_timeout)
         await _unless(stop.hurry, drain)
     if collectors:
-        await asyncio.gather(*(collector.stop() for collector in collectors))
+        await asyncio.gather(*(_stop(collector) for collector in collectors))
     if REPORTER in children:
-        await children[REPORTER].stop()
-    for child in children.values():
-        if child.killed:
-            _log.warning("service_stop_forced", service=child.name)
+        await _stop(children[REPORTER])
+
+
+async def _stop(child: ServiceProcess) -> None:
+    code = await child.stop()
+    if child.killed:
+        _log.warning("service_stop_forced", service=child.name)
+    else:
+        _log.info("service_stopped", service=child.name, code=code)
 
 
 def _service_stop_timeout(env: dict[str, str]) -> float:
@@ -234,7 +242,6 @@ async def _run(options: UpOptions, console: Console, stop: _StopSignal) -> int:
             if not await _unless(stop.requested, ready):
                 return 0
             drain_timeout = options.drain_timeout
-            console.say(f"{READY_BANNER} in {time.monotonic() - started:.1f}s")
             console.table(
                 address_rows(
                     layout,
@@ -243,6 +250,11 @@ async def _run(options: UpOptions, console: Console, stop: _StopSignal) -> int:
                     database_url=endpoints.database_url,
                     data_dir=str(data_dir),
                 )
+            )
+            # Last, so whoever waits for the banner has the addresses too.
+            console.say(
+                f"{READY_BANNER} in {time.monotonic() - started:.1f}s."
+                " Ctrl-C stops everything; the data stays for the next `funnel up`."
             )
             if options.publisher:
                 children[PUBLISHER] = ServiceProcess(
@@ -253,7 +265,6 @@ async def _run(options: UpOptions, console: Console, stop: _StopSignal) -> int:
                     stop_timeout=_PUBLISHER_STOP_SECONDS,
                 )
                 children[PUBLISHER].start()
-            console.say("Ctrl-C stops everything; the data stays for the next `funnel up`.")
             await stop.requested.wait()
             return 0
         except StartupError as exc:
