@@ -8,7 +8,7 @@ container image that no package index here carries: the probes reading them are 
 `NEEDS_EXPORTER`, and are only checked to be valid queries that find nothing.
 """
 
-from typing import Final
+from typing import Any, Final
 
 import pytest
 
@@ -70,12 +70,29 @@ async def test_query_returns_data(probe: Probe, prometheus: PrometheusApi, traff
     assert has_data(result), f"{probe.where}: {probe.expr} -> {result}"
 
 
+async def test_failures_show_on_the_dashboards(prometheus: PrometheusApi, traffic: Sent) -> None:
+    """Each panel query of failed events, gateway's and collectors', shows some above zero."""
+    failure_probes = [probe for probe in dashboard_probes() if "_failed_total" in probe.expr]
+    assert len(failure_probes) >= 4
+    for probe in failure_probes:
+        values = [float(series["value"][1]) for series in await prometheus.query(probe.expr)]
+        assert max(values, default=0) > 0, (probe.where, probe.expr)
+
+
 @pytest.mark.parametrize("probe", [probe for probe in PROBES if probe.needs_exporter], ids=_where)
 async def test_exporter_query_is_valid_and_empty(
     probe: Probe, prometheus: PrometheusApi, traffic: Sent
 ) -> None:
     """Without the exporter the query still parses and evaluates, finding no series."""
     assert await prometheus.query(probe.expr) == []
+
+
+@pytest.mark.parametrize("rule", alert_rules(), ids=lambda rule: str(rule["alert"]))
+async def test_alert_expression_evaluates(
+    rule: dict[str, Any], prometheus: PrometheusApi, traffic: Sent
+) -> None:
+    """The whole condition is a valid query (empty while the alert is quiet)."""
+    await prometheus.query(rule["expr"])
 
 
 async def test_every_alert_rule_evaluates_cleanly(prometheus: PrometheusApi, traffic: Sent) -> None:

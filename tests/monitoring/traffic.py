@@ -1,5 +1,5 @@
 """Traffic for the live system: publisher-like webhooks with corrupt events, a malformed body,
-an abandoned upload, and one request for each report."""
+an abandoned upload, a message no collector can decode, and one request for each report."""
 
 import asyncio
 import random
@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Final
 
 import httpx
+import nats
 
+from funnel.events import Source, Subjects
 from funnel.publisher import corrupt, generate_batch, generate_event
 
 REPORTS: Final = ("events?interval=minute", "revenue", "demographics")
@@ -58,6 +60,16 @@ async def abandon_upload(host: str, port: int) -> None:
     writer.close()
     await writer.wait_closed()
     del reader
+
+
+async def publish_undecodable(nats_url: str, subjects: Subjects, source: Source) -> None:
+    """A message on `source`'s events subject that is not a JSON array: its collector
+    dead-letters it. No webhook can cause that, since the gateway rejects bad events first."""
+    connection = await nats.connect(nats_url)
+    try:
+        await connection.jetstream().publish(subjects.events(source), b"not a batch")
+    finally:
+        await connection.close()
 
 
 async def ask_reports(client: httpx.AsyncClient, reporter: str) -> int:
