@@ -67,7 +67,12 @@ class StoreUnavailableError(WebhookError):
     reason = "publish"
 
     def __init__(
-        self, message: str, *, events: Mapping[str, int], messages: int, stored: int
+        self,
+        message: str,
+        *,
+        events: Mapping[str, int] | None = None,
+        messages: int = 0,
+        stored: int = 0,
     ) -> None:
         super().__init__(message, events=events)
         self.messages = messages

@@ -84,6 +84,10 @@ class Webhook:
         settings = self._settings
         if self._readiness.is_draining:
             raise ShuttingDownError("the gateway is shutting down; send to another replica")
+        if not self._publisher.is_connected:
+            # Refused at once: held until NATS returns, requests would pile up unanswered
+            # (the publisher sends every second regardless) and a 2xx would come only later.
+            raise StoreUnavailableError("NATS is not connected; JetStream cannot store events")
         started = time.perf_counter()
         body = await read_body(request, settings.max_body_bytes)
         publication = Publication(self._publisher)

@@ -55,6 +55,11 @@ class Publisher:
         self._ack_timeout = ack_timeout
         self._attempts = attempts
 
+    @property
+    def is_connected(self) -> bool:
+        """Whether the connection is up now; publishes made while it is down wait for it."""
+        return self._conn.is_connected
+
     async def publish(self, message: OutboundMessage) -> None:
         """Publish one message and wait for its ack; raises `PublishError` if none comes."""
         async with self._slots:
