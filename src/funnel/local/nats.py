@@ -80,6 +80,11 @@ class EmbeddedNats:
         return f"http://127.0.0.1:{self.monitor_port}"
 
     @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs, for tests that trace it."""
+        return self._process.pid if self.is_running and self._process is not None else None
+
+    @property
     def is_running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
