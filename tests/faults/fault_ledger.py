@@ -163,12 +163,13 @@ async def account(scenario: str, system: Deployment, load: Load) -> Tally:
     for post in load.accepted:
         assert post.answer is not None
         assert post.answer["rejected"] == len(post.bad_indexes), post.answer
-        assert sorted(letters.get(post.correlation_id, [])) == post.bad_indexes
-        dead += len(post.bad_indexes)
+        dead_lettered = [] if post.fixed else post.bad_indexes
+        assert sorted(letters.get(post.correlation_id, [])) == dead_lettered
+        dead += len(dead_lettered)
     tally = Tally(
         scenario=scenario,
         sent=sum(post.events for post in load.posts),
-        accepted=sum(len(post.valid_ids) for post in load.accepted),
+        accepted=sum(len(post.stored_ids) for post in load.accepted),
         stored=len(stored),
         duplicates=doubled + over_reported,
         dead_letters=dead,

@@ -35,10 +35,18 @@ class Post:
     answer: dict[str, Any] | None = None
     answered_at: float | None = None
     """`time.monotonic()` when the answer came."""
+    fixed: bool = False
+    """Its dead-lettered events were replaced by their `originals` and replayed."""
 
     @property
     def is_accepted(self) -> bool:
         return 200 <= self.status < 300
+
+    @property
+    def stored_ids(self) -> list[str]:
+        """The ids that belong in the events table once the request was accepted."""
+        fixed = [original["eventId"] for original in self.originals] if self.fixed else []
+        return self.valid_ids + fixed
 
     @property
     def events(self) -> int:
@@ -126,7 +134,8 @@ class Load:
         return [post for post in self.posts if post.is_accepted]
 
     def accepted_ids(self) -> set[str]:
-        return {event_id for post in self.accepted for event_id in post.valid_ids}
+        """The events the gateway acknowledged, and those fixed and replayed since."""
+        return {event_id for post in self.accepted for event_id in post.stored_ids}
 
     def sent_ids(self) -> set[str]:
-        return {event_id for post in self.posts for event_id in post.valid_ids}
+        return {event_id for post in self.posts for event_id in post.stored_ids}
