@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from time import perf_counter
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from prometheus_client import CollectorRegistry, Histogram
 
@@ -22,6 +22,9 @@ class ReporterMetrics:
             buckets=_BUCKETS,
             registry=registry,
         )
+        # Series exist from the start, so the first request of each category shows in rate().
+        for category in get_args(Category):
+            self.request_duration.labels(category=category)
 
     @contextmanager
     def timed(self, category: Category) -> Iterator[None]:
