@@ -12,6 +12,7 @@ import re
 import shutil
 from pathlib import Path
 
+import httpx
 import nats
 import pytest
 from bench.jetstream import server_config
@@ -93,3 +94,11 @@ async def test_each_ack_follows_an_fsync_only_with_the_shipped_setting(
         assert all(acks.values()), acks
     else:
         assert not any(acks.values()), acks
+
+
+async def test_embedded_server_reports_sync_always(tmp_path: Path) -> None:
+    """The server `funnel up` starts says so itself: `/varz` shows `sync_always: true`."""
+    with EmbeddedNats(tmp_path / "store") as server:
+        async with httpx.AsyncClient(base_url=server.monitor_url) as http:
+            varz = (await http.get("/varz")).json()
+    assert varz["jetstream"]["config"]["sync_always"] is True
