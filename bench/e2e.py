@@ -177,13 +177,21 @@ class _Usage:
                 used = times.user + times.system
                 self.cpu_start.setdefault(process.pid, used)
                 self.cpu_last[process.pid] = used
-                info = process.memory_full_info() if proportional else process.memory_info()
-                memory += info.pss if proportional else info.rss
+                if proportional:
+                    memory += process.memory_full_info().pss
+                else:
+                    memory += process.memory_info().rss
         self.peak_bytes = max(self.peak_bytes, memory)
 
     @property
     def cpu_seconds(self) -> float:
         return sum(last - self.cpu_start[pid] for pid, last in self.cpu_last.items())
+
+
+def _machine_busy() -> float:
+    """CPU seconds every core of the machine has spent busy so far."""
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
 
 
 def _postgres_processes(cluster: Path) -> list[psutil.Process]:
@@ -309,14 +317,24 @@ def _rows(
     rows, summarized = result["rows"], result["summarized"]
     verdict = "OK" if rows == load.accepted == summarized else "MISMATCH"
     yield "rows == accepted", f"{rows:,} rows, {summarized:,} in summaries: {verdict}"
+    seconds = result["drained_after"]
     for name, used in usage.items():
         yield (
             f"{name} CPU / peak memory",
             (
-                f"{used.cpu_seconds:6.1f} s ({used.cpu_seconds / result['drained_after']:.0%} of a"
-                f" core) / {used.peak_bytes / 2**20:,.0f} MB"
+                f"{used.cpu_seconds:6.1f} s ({used.cpu_seconds / seconds:.0%} of a core)"
+                f" / {used.peak_bytes / 2**20:,.0f} MB"
             ),
         )
+    ours = sum(used.cpu_seconds for used in usage.values())
+    busy = result["machine_busy"]
+    yield (
+        "machine CPU: all / not this run's",
+        (
+            f"{busy:6.1f} s ({busy / seconds:.0%} of a core) / {busy - ours:.1f} s"
+            f" ({(busy - ours) / seconds:.0%} of a core)"
+        ),
+    )
 
 
 def _print_table(rows: Iterator[tuple[str, str]]) -> None:
@@ -345,7 +363,9 @@ async def _run(args: argparse.Namespace, scratch: Path) -> None:
         conn = await asyncpg.connect(endpoints.database_url)
         load, stop, usage = _Load(), asyncio.Event(), dict[str, _Usage]()
         try:
-            async with _services(env, scratch) as (url, processes):
+            logs = args.logs or scratch
+            logs.mkdir(parents=True, exist_ok=True)
+            async with _services(env, logs) as (url, processes):
                 baseline = await _committed(conn)
                 rows_before = await conn.fetchval("SELECT count(*) FROM events")
                 watched: dict[str, Any] = {
@@ -358,6 +378,7 @@ async def _run(args: argparse.Namespace, scratch: Path) -> None:
                     asyncio.create_task(_watch_usage(watched, usage, stop)),
                     asyncio.create_task(_watch_lag(endpoints.database_url, load, stop)),
                 ]
+                machine_before = _machine_busy()
                 await _drive(url, args, load)
                 committed_offered = await _committed(conn) - baseline
                 print(f"load done; waiting for {load.accepted:,} events to be stored", flush=True)
@@ -369,6 +390,7 @@ async def _run(args: argparse.Namespace, scratch: Path) -> None:
                         break
                     await asyncio.sleep(_POLL_SECONDS)
                 drained_after = time.perf_counter() - load.first_sent
+                machine_busy = _machine_busy() - machine_before
                 stop.set()
                 await asyncio.gather(*watchers)
             rows = await conn.fetchval("SELECT count(*) FROM events") - rows_before
@@ -376,6 +398,7 @@ async def _run(args: argparse.Namespace, scratch: Path) -> None:
                 "committed_offered": committed_offered,
                 "committed": await _committed(conn) - baseline,
                 "drained_after": drained_after,
+                "machine_busy": machine_busy,
                 "rows": rows,
                 "summarized": await _committed(conn) - baseline,
             }
@@ -396,6 +419,7 @@ def main() -> None:
         "--drain-timeout", type=float, default=60.0, help="give up after no progress"
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--logs", type=Path, help="keep the services' logs in this directory")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="funnel-e2e-") as scratch:
         try:
