@@ -45,7 +45,11 @@ def _split_tags(loc: tuple[int | str, ...]) -> tuple[tuple[str, ...], tuple[int 
 
 
 def _shown(value: object) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:
+        # JSON may nest ~1,000 levels deep, as deep as repr can follow: say so instead.
+        return f"a {type(value).__name__} nested too deep to show"
     return text if len(text) <= _MAX_INPUT_CHARS else text[: _MAX_INPUT_CHARS - 3] + "..."
 
 

@@ -6,6 +6,7 @@ after it has been buffered whole.
 """
 
 import asyncio
+import json
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
@@ -76,10 +77,46 @@ def _parse_whole(body: bytes | bytearray) -> list[object]:
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise MalformedBodyError(f"body is not valid JSON: {exc}") from None
+        document = _parse_in_python(body, exc)
     if isinstance(document, dict):
         return [document]
     if not isinstance(document, list):
         kind = "null" if document is None else type(document).__name__
         raise MalformedBodyError(f"body must be a JSON array of events or one event, not {kind}")
     return document
+
+
+def _parse_in_python(body: bytes | bytearray, refusal: orjson.JSONDecodeError) -> object:
+    """The body as the standard parser reads it, for valid JSON that orjson refuses.
+
+    orjson refuses numbers past a double (`1e400`) and lone surrogates in strings, so one such
+    element would cost its request's good events. Numbers are read as orjson reads them
+    (integers past 64 bits as floats; `1e400` as infinity, which validation rejects), and an
+    element orjson could not write back is replaced by a note, which validation rejects too.
+    """
+    try:
+        document = json.loads(body, parse_int=_integer, parse_constant=_not_json)
+    except (ValueError, RecursionError):
+        raise MalformedBodyError(f"body is not valid JSON: {refusal}") from None
+    if isinstance(document, list):
+        return [_writable(element) for element in document]
+    return _writable(document)
+
+
+def _integer(text: str) -> int | float:
+    # Past 20 digits it cannot fit: a float (infinity past a double), never a huge int.
+    if len(text) <= 20 and -(2**63) <= (value := int(text)) < 2**64:
+        return value
+    return float(text)
+
+
+def _not_json(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _writable(element: object) -> object:
+    try:
+        orjson.dumps(element)
+    except orjson.JSONEncodeError as exc:
+        return f"not representable as JSON: {exc}"
+    return element

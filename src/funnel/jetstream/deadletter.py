@@ -217,7 +217,14 @@ def _encode_rejection(rejection: Rejection) -> bytes:
         # Raw JSON bytes are embedded as they are, without a parse and re-encode.
         "event": orjson.Fragment(raw) if isinstance(raw, bytes) else raw,
     }
-    return orjson.dumps(entry, default=_jsonable)
+    try:
+        return orjson.dumps(entry, default=_jsonable)
+    except orjson.JSONEncodeError as exc:
+        # orjson writes at most 255 levels, 64-bit integers and valid UTF-8, while parsed
+        # input may hold more (1,000 levels); such an event is kept as a note saying so
+        # rather than failing its whole request.
+        entry["event"] = f"not representable as JSON: {exc}"
+        return orjson.dumps(entry, default=_jsonable)
 
 
 def _jsonable(value: Any) -> Any:
