@@ -14,6 +14,7 @@ from fastapi import Query, Request
 from funnel.events.source import SOURCES, FunnelStage, Source
 from funnel.reporter.catalog import EVENT_KINDS, EVENT_TYPES, INTERVALS, Interval
 from funnel.reporter.errors import InvalidParamsError, ParamProblem
+from funnel.reporter.ranges import OPEN_END, OPEN_START
 
 _STAGES: Final[tuple[FunnelStage, ...]] = get_args(FunnelStage)
 _MAX_CAMPAIGN_ID: Final = 256
@@ -84,11 +85,18 @@ class _Reader:
             return None
         try:
             parsed = datetime.fromisoformat(value)
+            # A time without an offset is read as UTC, the only zone reports speak.
+            moment = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
         except ValueError:
             self._fail(name, "must be an ISO-8601 date-time, e.g. 2026-11-25T10:00:00Z")
             return None
-        # A time without an offset is read as UTC, the only zone reports speak.
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+            moment = None
+        # Reports split ranges at UTC days: a moment past the open ends has no whole day.
+        if moment is None or not OPEN_START <= moment <= OPEN_END:
+            self._fail(name, f"must lie between {OPEN_START:%Y-%m-%d} and {OPEN_END:%Y-%m-%d} UTC")
+            return None
+        return moment
 
     def time_filter(self) -> tuple[datetime | None, datetime | None, Source | None]:
         start, end = self.moment("from"), self.moment("to")
