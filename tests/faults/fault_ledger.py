@@ -94,6 +94,18 @@ async def until_in_hand(nats_url: str, subjects: Subjects, source: Source) -> No
         await nc.close()
 
 
+async def until_stored(database_url: str, ids: set[str], within: float = 60.0) -> None:
+    """Return once every one of `ids` is in the events table."""
+    try:
+        async with asyncio.timeout(within):
+            while True:
+                if ids <= (await stored_ids(database_url)).keys():
+                    return
+                await asyncio.sleep(0.5)
+    except TimeoutError:
+        pytest.fail(f"events not stored within {within:g}s")
+
+
 async def settle(system: Deployment, load: Load, within: float = 90.0) -> None:
     """Wait until every accepted event is stored and JetStream holds nothing unacknowledged."""
     accepted = load.accepted_ids()
