@@ -106,9 +106,16 @@ class EmbeddedPostgres:
         with (self.data_dir / "postgresql.auto.conf").open("a") as conf:
             conf.writelines(f"{key} = {value}\n" for key, value in _SETTINGS.items())
 
+    def _make_reachable(self) -> None:
+        """Open the data directory's parents to the server's user again: a parent may have
+        been made private since `initdb` (pytest does that to its temporary root)."""
+        if self._user is not None:
+            _open_path_to(self.data_dir.parent)
+
     def start(self, timeout: float = 60.0) -> None:
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
+        self._make_reachable()
         if self.is_running:
             return
         self._run(
@@ -137,6 +144,7 @@ class EmbeddedPostgres:
 
     def stop(self, mode: str = "fast") -> None:
         """`fast` rolls back open transactions and shuts down cleanly; `immediate` is a crash."""
+        self._make_reachable()
         if self.is_running:
             self._run("pg_ctl", "stop", "-w", "-m", mode, "-D", str(self.data_dir))
 
