@@ -5,7 +5,10 @@ part); each test gets its own namespace and database on them, and a test that st
 server starts it again before it ends (`running_servers` checks).
 """
 
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -16,10 +19,29 @@ from tests.faults.fault_system import FaultServers, FunnelSystem, with_database
 
 
 @pytest.fixture(scope="session")
-def fault_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultServers]:
+def fault_root() -> Iterator[Path]:
+    """A directory of the fault tests' own, outside pytest's temporary root.
+
+    Another pytest session starting meanwhile makes that root private again (and may delete
+    older sessions' directories), and PostgreSQL, which runs as its own user when we are
+    root, could then no longer reach its data directory to be stopped or started.
+    """
+    root = Path(tempfile.mkdtemp(prefix="funnel-faults-"))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def fault_dir(fault_root: Path, request: pytest.FixtureRequest) -> Path:
+    """A directory for this test's logs and data, under `fault_root`."""
+    return Path(tempfile.mkdtemp(prefix=f"{request.node.name[:40]}-", dir=fault_root))
+
+
+@pytest.fixture(scope="session")
+def fault_servers(fault_root: Path) -> Iterator[FaultServers]:
     """An embedded NATS and PostgreSQL that only the fault tests use."""
-    nats_server = EmbeddedNats(tmp_path_factory.mktemp("fault-nats"))
-    postgres = EmbeddedPostgres(tmp_path_factory.mktemp("fault-postgres") / "data")
+    nats_server = EmbeddedNats(fault_root / "nats")
+    postgres = EmbeddedPostgres(fault_root / "postgres" / "data")
     nats_server.start()
     try:
         postgres.start()
@@ -53,14 +75,14 @@ async def fault_database(fault_servers: FaultServers) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def system(
-    fault_servers: FaultServers, fault_database: str, tmp_path_factory: pytest.TempPathFactory
+    fault_servers: FaultServers, fault_database: str, fault_dir: Path
 ) -> AsyncIterator[FunnelSystem]:
     """Gateway, both collectors and reporter as processes, in a namespace of this test."""
     funnel = FunnelSystem(
         nats_url=fault_servers.nats.url,
         database_url=fault_database,
         namespace=unique_name("f"),
-        log_dir=tmp_path_factory.mktemp("fault-logs"),
+        log_dir=fault_dir,
     )
     try:
         await funnel.start()

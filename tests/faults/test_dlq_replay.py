@@ -32,7 +32,7 @@ async def _funnel(system: FunnelSystem, *args: str) -> str:
 
 @pytest.mark.timeout(150)
 async def test_replay_of_fixed_dead_letters_stores_them_exactly_once(
-    system: FunnelSystem, tmp_path: Path
+    system: FunnelSystem, fault_dir: Path
 ) -> None:
     """Rejected events fixed and replayed (twice) are stored once; unfixed ones stay put."""
     load = Load(f"{system.gateway.url}/webhook", seed=7, corrupt_ratio=1.0)
@@ -50,7 +50,7 @@ async def test_replay_of_fixed_dead_letters_stores_them_exactly_once(
     assert "still invalid: kept" in await _funnel(system, "dlq", "replay", str(first))
 
     for number, post in enumerate(load.posts):
-        fixed = tmp_path / f"fixed-{number}.json"
+        fixed = fault_dir / f"fixed-{number}.json"
         fixed.write_bytes(orjson.dumps(post.originals))
         sequence = str(letters[post.correlation_id])
         replayed = await _funnel(system, "dlq", "replay", sequence, "--from-file", str(fixed))

@@ -22,9 +22,9 @@ async def _reports(reporter_url: str) -> dict[str, Any]:
 
 
 @pytest.mark.timeout(300)
-async def test_funnel_up_restart_keeps_reports_and_consumers_resume(tmp_path: Path) -> None:
+async def test_funnel_up_restart_keeps_reports_and_consumers_resume(fault_dir: Path) -> None:
     """`funnel up` stopped and started: the same reports, then new events stored once."""
-    up = FunnelUp(tmp_path / "data")
+    up = FunnelUp(fault_dir / "data")
     try:
         await up.start()
         load = Load(f"{up.gateway_url}/webhook", seed=5)
