@@ -1,8 +1,8 @@
 """Servers the fault tests may stop: their own NATS and PostgreSQL, never the shared ones.
 
 Both are embedded, in temporary directories, for the whole session (start-up is the slow
-part); each test gets its own namespace and database on them, and a test that stops a
-server starts it again before it ends (`running_servers` checks).
+part); each test gets its own namespace and database on them, and a server a test left
+stopped is started again when its system is torn down.
 """
 
 import shutil
@@ -10,12 +10,10 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from funnel.local import EmbeddedNats, EmbeddedPostgres
-from tests.conftest import unique_name
-from tests.faults.fault_system import FaultServers, FunnelSystem, with_database
+from tests.faults.fault_system import FaultServers, FunnelSystem, running_system
 
 
 @pytest.fixture(scope="session")
@@ -54,40 +52,17 @@ def fault_servers(fault_root: Path) -> Iterator[FaultServers]:
 
 
 @pytest.fixture
-async def fault_database(fault_servers: FaultServers) -> AsyncIterator[str]:
-    """A fresh database on the fault PostgreSQL, dropped afterwards."""
-    fault_servers.ensure_running()
-    name = unique_name("funnel_fault_")
-    admin_url = fault_servers.postgres.url
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield with_database(admin_url, name)
-    fault_servers.ensure_running()
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
-@pytest.fixture
-async def system(
-    fault_servers: FaultServers, fault_database: str, fault_dir: Path
-) -> AsyncIterator[FunnelSystem]:
+async def system(fault_servers: FaultServers, fault_dir: Path) -> AsyncIterator[FunnelSystem]:
     """Gateway, both collectors and reporter as processes, in a namespace of this test."""
-    funnel = FunnelSystem(
-        nats_url=fault_servers.nats.url,
-        database_url=fault_database,
-        namespace=unique_name("f"),
-        log_dir=fault_dir,
-    )
-    try:
-        await funnel.start()
+    async with running_system(fault_servers, fault_dir) as funnel:
         yield funnel
-    finally:
-        await funnel.stop()
-        fault_servers.ensure_running()
-        await funnel.delete_streams()
+
+
+@pytest.fixture(scope="module")
+async def module_system(
+    fault_servers: FaultServers, fault_root: Path
+) -> AsyncIterator[FunnelSystem]:
+    """The same as `system`, shared by the tests of one module that leave it as it was."""
+    log_dir = Path(tempfile.mkdtemp(prefix="module-", dir=fault_root))
+    async with running_system(fault_servers, log_dir) as funnel:
+        yield funnel

@@ -12,17 +12,20 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import httpx
 import nats
 import nats.js.errors
 
 from funnel.events import Subjects
 from funnel.local import EmbeddedNats, EmbeddedPostgres, free_port
+from tests.conftest import unique_name
 
 FUNNEL: Final = Path(sys.executable).with_name("funnel")
 
@@ -192,10 +195,8 @@ class FunnelSystem:
         return [self.fb_collector, self.ttk_collector]
 
     async def start(self) -> None:
-        # The collectors migrate first (one at a time, under the advisory lock) so that the
-        # reporter, which also migrates, never waits long; the gateway needs only NATS.
-        await asyncio.gather(self.gateway.start(), self.fb_collector.start())
-        await asyncio.gather(self.ttk_collector.start(), self.reporter.start())
+        # All at once: the three that migrate queue behind one advisory lock.
+        await asyncio.gather(*(service.start() for service in self.services))
 
     async def stop(self) -> None:
         """SIGTERM to every service still running, all at once."""
@@ -211,3 +212,34 @@ class FunnelSystem:
                     await js.delete_stream(stream)
         finally:
             await nc.close()
+
+
+@contextlib.asynccontextmanager
+async def running_system(servers: FaultServers, log_dir: Path) -> AsyncIterator[FunnelSystem]:
+    """A `FunnelSystem` on a fresh database and namespace; everything removed afterwards."""
+    servers.ensure_running()
+    admin_url = servers.postgres.url
+    database = unique_name("funnel_fault_")
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await admin.close()
+    funnel = FunnelSystem(
+        nats_url=servers.nats.url,
+        database_url=with_database(admin_url, database),
+        namespace=unique_name("f"),
+        log_dir=log_dir,
+    )
+    try:
+        await funnel.start()
+        yield funnel
+    finally:
+        await funnel.stop()
+        servers.ensure_running()
+        await funnel.delete_streams()
+        admin = await asyncpg.connect(admin_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        finally:
+            await admin.close()

@@ -31,7 +31,7 @@ from tests.faults.fault_ledger import until_stored
 from tests.faults.fault_system import FunnelSystem
 
 _FUZZ = settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -48,8 +48,9 @@ async def _all_alive(system: FunnelSystem) -> None:
 
 
 @pytest.mark.timeout(150)
-async def test_arbitrary_bodies_never_get_a_5xx(system: FunnelSystem) -> None:
+async def test_arbitrary_bodies_never_get_a_5xx(module_system: FunnelSystem) -> None:
     """Any bytes under any content type: an answer below 500, in JSON, and no crash."""
+    system = module_system
     answers: list[int] = []
 
     def fuzz() -> None:
@@ -82,8 +83,9 @@ def _truncated_upload(port: int, declared: int, sent: bytes) -> None:
 
 
 @pytest.mark.timeout(150)
-async def test_mixed_requests_store_every_good_event(system: FunnelSystem) -> None:
+async def test_mixed_requests_store_every_good_event(module_system: FunnelSystem) -> None:
     """Good events mixed with bad and extreme elements: 202, and every good event stored."""
+    system = module_system
     sent_good: list[str] = []
     seeds = itertools.count()
 
@@ -152,9 +154,10 @@ def _param_values() -> st.SearchStrategy[str]:
 
 
 @pytest.mark.timeout(150)
-async def test_report_parameters_never_get_a_5xx(system: FunnelSystem) -> None:
+async def test_report_parameters_never_get_a_5xx(module_system: FunnelSystem) -> None:
     """Every report with arbitrary values for its declared parameters (and unknown ones):
     200 or 400, always JSON, 400s naming the parameters."""
+    system = module_system
     async with httpx.AsyncClient(base_url=system.reporter.url, timeout=30) as client:
         spec = (await client.get("/openapi.json")).json()
     declared = {
