@@ -68,11 +68,11 @@ async def test_events_table_has_report_indexes(database_url: str) -> None:
         await conn.close()
     assert {row["indexname"] for row in rows} >= {
         "pk_events",
-        "ix_events_occurred_at",
         "ix_events_source_occurred_at",
         "ix_events_user_id_occurred_at",
-        "ix_events_transactions",
-        "ix_events_campaign_transactions",
+        "ix_events_revenue",
+        "ix_events_campaign_revenue",
+        "ix_events_tiktok_followers_bin",
     }
 
 

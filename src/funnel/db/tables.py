@@ -17,7 +17,6 @@ from sqlalchemy import (
     SmallInteger,
     Table,
     Text,
-    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 
@@ -30,7 +29,6 @@ metadata: Final = MetaData(
     }
 )
 
-_TRANSACTIONAL = text("purchase_amount IS NOT NULL")
 
 events: Final = Table(
     "events",
@@ -57,20 +55,7 @@ events: Final = Table(
     Column("correlation_id", Text),
     Column("payload", JSONB, nullable=False),
     CheckConstraint("source IN ('facebook', 'tiktok')", name="source"),
-    Index("ix_events_occurred_at", "occurred_at", postgresql_with={"fillfactor": 100}),
+    # 0003 dropped `ix_events_occurred_at` and the two 0001 transaction indexes: others cover them.
     Index("ix_events_source_occurred_at", "source", "occurred_at"),
     Index("ix_events_user_id_occurred_at", "user_id", "occurred_at"),
-    Index(
-        "ix_events_transactions",
-        "occurred_at",
-        postgresql_include=["source", "campaign_id", "purchase_amount"],
-        postgresql_where=_TRANSACTIONAL,
-        postgresql_with={"fillfactor": 100},
-    ),
-    Index(
-        "ix_events_campaign_transactions",
-        "campaign_id",
-        "occurred_at",
-        postgresql_where=_TRANSACTIONAL,
-    ),
 )
