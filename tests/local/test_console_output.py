@@ -34,3 +34,15 @@ def test_table_columns_line_up() -> None:
     assert lines[0] == lines[-1]
     assert set(lines[0]) == {"-"}
     assert lines[1].index("POST") == lines[2].index("nats://")
+
+
+class _ClosedPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError
+
+
+def test_a_reader_gone_away_silences_output() -> None:
+    """When stdout's reader has gone, writing stops quietly instead of raising."""
+    console = Console(_ClosedPipe())
+    console.line("gateway", "lost")
+    console.say("also lost")

@@ -27,6 +27,7 @@ class Console:
         self._colour = self._stream.isatty() if colour is None else colour
         self._width = width
         self._colours: dict[str, str] = {}
+        self._gone = False
 
     def _paint(self, name: str, text: str) -> str:
         if not self._colour:
@@ -36,13 +37,22 @@ class Console:
 
     def line(self, name: str, text: str) -> None:
         """One line of a child's output, behind its name."""
-        self._stream.write(f"{self._paint(name, name.ljust(self._width))} | {text}\n")
-        self._stream.flush()
+        self._write(f"{self._paint(name, name.ljust(self._width))} | {text}\n")
 
     def say(self, text: str = "") -> None:
         """A line of the runner's own, unprefixed (readiness, the table of URLs)."""
-        self._stream.write(text + "\n")
-        self._stream.flush()
+        self._write(text + "\n")
+
+    def _write(self, text: str) -> None:
+        if self._gone:
+            return
+        try:
+            self._stream.write(text)
+            self._stream.flush()
+        except (BrokenPipeError, ValueError):
+            # The reader went away (a pager quit, `| tee` got Ctrl-C): the system must still
+            # stop in order, so output ends here instead of raising in the middle of it.
+            self._gone = True
 
     def table(self, rows: Sequence[Sequence[str]]) -> None:
         """Aligned columns, with a rule above and below."""

@@ -130,14 +130,15 @@ class ServiceProcess:
         """SIGTERM, then SIGKILL after `stop_timeout`; no restart after. Returns the exit status."""
         self._stop_requested.set()
         if self._task is not None:
-            await self._task
+            # Shielded: a caller giving up on the stop must not cancel the supervision itself.
+            await asyncio.shield(self._task)
         self._state = ProcessState.STOPPED
         return self.returncode
 
     async def wait(self) -> int | None:
         """Until a child started with `restart=False` has ended; its exit status."""
         if self._task is not None:
-            await self._task
+            await asyncio.shield(self._task)
         return self.returncode
 
     async def _supervise(self) -> None:
@@ -166,6 +167,10 @@ class ServiceProcess:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop_requested.wait(), delay)
         finally:
+            # Only when supervision itself is cancelled is a child still running here.
+            if self._process is not None and self._process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    self._process.kill()
             self._state = ProcessState.STOPPED
 
     async def _run_once(self) -> None:
