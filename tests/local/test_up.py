@@ -10,6 +10,7 @@ import contextlib
 import os
 import random
 import signal
+import socket
 import statistics
 import sys
 from collections import Counter
@@ -310,3 +311,22 @@ async def test_reports_match_the_posted_events_and_survive_a_restart(tmp_path: P
     async with _funnel_up(data_dir, port_base), httpx.AsyncClient(timeout=60) as client:
         after = await _reports(client, reporter)
     assert after == before
+
+
+async def test_a_taken_service_port_is_named_before_anything_starts(tmp_path: Path) -> None:
+    """When a service's port is in use, `funnel up` says which and exits 1 at once."""
+    port_base = _free_port_base()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", port_base + 3))
+        holder.listen()
+        process = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "funnel", "up", "--no-publisher"),
+            *("--data-dir", str(tmp_path / "data"), "--port-base", str(port_base)),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await asyncio.wait_for(process.communicate(), _STOP_SECONDS)
+    assert process.returncode == 1
+    assert "ports_in_use" in output.decode()
+    assert f"'reporter': {port_base + 3}" in output.decode()
+    assert not (tmp_path / "data").exists()

@@ -30,6 +30,7 @@ from funnel.local.environment import (
     service_environment,
 )
 from funnel.local.nats import EmbeddedServerError
+from funnel.local.ports import is_free
 from funnel.local.process import ServiceProcess
 from funnel.local.readiness import StartupError, wait_until_ready
 from funnel.local.servers import Endpoints, LocalServers
@@ -207,6 +208,10 @@ async def _run(options: UpOptions, console: Console, stop: _StopSignal) -> int:
     env = _environment(options)
     data_dir = options.data_dir.resolve()
     _log.info("starting", data_dir=str(data_dir), app_env=env["APP_ENV"])
+    layout = services(options.port_base)
+    if busy := {s.name: s.port for s in layout.values() if not is_free(s.port)}:
+        _log.error("ports_in_use", ports=busy, hint="choose others with --port-base N")
+        return 1
     async with LocalServers(data_dir, env) as endpoints:
         env |= {
             "NATS_URL": endpoints.nats_url,
@@ -216,7 +221,6 @@ async def _run(options: UpOptions, console: Console, stop: _StopSignal) -> int:
         }
         if stop.requested.is_set() or not await _migrate(env, console, stop):
             return 0 if stop.requested.is_set() else 1
-        layout = services(options.port_base)
         stop_timeout = _service_stop_timeout(env)
         children = {
             name: ServiceProcess(
