@@ -27,3 +27,11 @@ def test_source_is_required_and_exact() -> None:
         CollectorSettings()
     with pytest.raises(pydantic.ValidationError):
         CollectorSettings(collector_source="Facebook")
+
+
+def test_cpu_nice_yields_to_intake_and_is_bounded() -> None:
+    """By default a collector lowers its CPU priority by 10; only 0..19 is accepted."""
+    assert CollectorSettings(collector_source="facebook").cpu_nice == 10
+    assert CollectorSettings(collector_source="facebook", cpu_nice=0).cpu_nice == 0
+    with pytest.raises(pydantic.ValidationError):
+        CollectorSettings(collector_source="facebook", cpu_nice=20)

@@ -5,6 +5,8 @@ health and metrics whose lifespan pulls batches from the source's durable consum
 stores them, acknowledging each message only after its rows are committed.
 """
 
+import os
+
 from funnel.collector.app import create_app
 from funnel.collector.metrics import CollectorMetrics
 from funnel.collector.settings import CollectorSettings
@@ -18,6 +20,8 @@ def run(settings: CollectorSettings) -> None:
     """Serve the collector until SIGTERM or Ctrl-C, then shut down in order."""
     name = Subjects.collector(settings.collector_source)
     configure_logging(name, settings.log_level, settings.effective_log_format)
+    if settings.cpu_nice:
+        os.nice(settings.cpu_nice)
     readiness = Readiness()
     serve(create_app(settings, readiness), settings, readiness)
 

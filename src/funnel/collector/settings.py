@@ -50,6 +50,14 @@ class CollectorSettings(ServiceSettings, NatsSettings, DatabaseSettings):
         default=2.0, ge=0, description="delay before a batch that failed transiently comes back"
     )
     database_pool_size: int = Field(default=4, gt=0)
+    # On a shared machine the gateway must win the CPU: a late webhook answer loses the
+    # publisher's batch, while a collector that falls behind leaves the backlog in JetStream.
+    cpu_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="CPU priority lowered by this much at start (0 keeps it): intake first",
+    )
     startup_timeout_seconds: float = Field(
         default=120.0, gt=0, description="how long start-up waits for the database to migrate"
     )
