@@ -9,6 +9,7 @@ import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,6 +19,12 @@ import nats.js.errors
 import pytest
 
 from funnel.events.subjects import Subjects
+from funnel.jetstream import (
+    JetStreamConnection,
+    dead_letter_stream,
+    ensure_stream,
+    events_stream,
+)
 from funnel.local import EmbeddedNats, EmbeddedPostgres
 
 
@@ -46,10 +53,10 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture
-async def subjects(nats_url: str) -> AsyncIterator[Subjects]:
-    """Stream and subject names no other test uses; its streams are deleted afterwards."""
-    names = Subjects(namespace=unique_name("t"))
+@asynccontextmanager
+async def temporary_subjects(nats_url: str, prefix: str = "t") -> AsyncIterator[Subjects]:
+    """Stream and subject names no one else uses; their streams are deleted on exit."""
+    names = Subjects(namespace=unique_name(prefix))
     yield names
     nc = await nats.connect(nats_url)
     try:
@@ -61,19 +68,49 @@ async def subjects(nats_url: str) -> AsyncIterator[Subjects]:
         await nc.close()
 
 
-def _with_database(url: str, database: str) -> str:
+def with_database(url: str, database: str) -> str:
+    """The same server URL naming another database."""
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+@asynccontextmanager
+async def temporary_database(postgres_url: str, prefix: str = "funnel_test_") -> AsyncIterator[str]:
+    """A fresh, empty database on the server; dropped on exit."""
+    name = unique_name(prefix)
+    admin = await asyncpg.connect(with_database(postgres_url, "postgres"))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield with_database(postgres_url, name)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def subjects(nats_url: str) -> AsyncIterator[Subjects]:
+    """Stream and subject names no other test uses; its streams are deleted afterwards."""
+    async with temporary_subjects(nats_url) as names:
+        yield names
 
 
 @pytest.fixture
 async def database_url(postgres_url: str) -> AsyncIterator[str]:
     """A fresh, empty database for this test, dropped afterwards."""
-    name = unique_name("funnel_test_")
-    admin = await asyncpg.connect(_with_database(postgres_url, "postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield _with_database(postgres_url, name)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with temporary_database(postgres_url) as url:
+        yield url
+
+
+@pytest.fixture
+async def conn(nats_url: str) -> AsyncIterator[JetStreamConnection]:
+    """A `funnel.jetstream` connection to the session's NATS server, drained after the test."""
+    async with JetStreamConnection(nats_url, "test") as connection:
+        yield connection
+
+
+@pytest.fixture
+async def streams(conn: JetStreamConnection, subjects: Subjects) -> Subjects:
+    """This test's `EVENTS` and `DEAD_LETTERS` streams, declared; returns their names."""
+    await ensure_stream(conn, events_stream(subjects, max_age=3600))
+    await ensure_stream(conn, dead_letter_stream(subjects, max_age=3600))
+    return subjects

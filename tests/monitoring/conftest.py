@@ -7,24 +7,19 @@ the session's NATS (a namespace of their own) and PostgreSQL (a fresh database);
 scraped the result. Prometheus is skipped, saying so, where it is missing, and fails under CI.
 """
 
-import contextlib
 import os
 import random
 import shutil
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
-import nats
-import nats.js.errors
 import pytest
 
 from funnel.events import Subjects
 from funnel.local import free_port
 from funnel.local.services import GATEWAY, REPORTER, SERVICES
+from tests.conftest import temporary_database, temporary_subjects
 from tests.monitoring.processes import Child, running_prometheus, running_services
 from tests.monitoring.prometheus_api import PrometheusApi, Series
 from tests.monitoring.scrape_config import write_local_config
@@ -57,34 +52,15 @@ def prometheus_binary() -> Path:
 @pytest.fixture(scope="module")
 async def namespace(nats_url: str) -> AsyncIterator[Subjects]:
     """Stream and subject names of the module's own; the streams are deleted afterwards."""
-    names = Subjects(namespace=f"m{uuid.uuid4().hex[:12]}")
-    yield names
-    connection = await nats.connect(nats_url)
-    try:
-        js = connection.jetstream()
-        for stream in (names.events_stream, names.dead_letter_stream):
-            with contextlib.suppress(nats.js.errors.NotFoundError):
-                await js.delete_stream(stream)
-    finally:
-        await connection.close()
-
-
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+    async with temporary_subjects(nats_url, prefix="m") as names:
+        yield names
 
 
 @pytest.fixture(scope="module")
 async def module_database(postgres_url: str) -> AsyncIterator[str]:
     """A fresh, empty database for the module, dropped afterwards."""
-    name = f"funnel_monitoring_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(_with_database(postgres_url, "postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield _with_database(postgres_url, name)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with temporary_database(postgres_url, prefix="funnel_monitoring_") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,9 @@ transactions, one batch stored twice), so the summaries are the ones ingest main
 """
 
 import random
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -21,12 +19,8 @@ from funnel.db.ingest import store_events
 from funnel.db.rows import EventRow
 from funnel.observability import Readiness
 from funnel.reporter import ReporterSettings, create_app
+from tests.conftest import temporary_database
 from tests.reporter.report_dataset import generate
-
-
-def with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
 
 
 async def load(database_url: str, rows: list[EventRow], batch: int = 400) -> None:
@@ -54,18 +48,11 @@ class Loaded:
 @pytest.fixture(scope="session")
 async def loaded(postgres_url: str) -> AsyncIterator[Loaded]:
     """A migrated database holding the generated data set, shared by the folder's tests."""
-    name = f"funnel_reports_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(with_database(postgres_url, "postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = with_database(postgres_url, name)
+    async with temporary_database(postgres_url, prefix="funnel_reports_") as url:
         await run_migrations(url)
         rows = generate()
         await load(url, rows)
         yield Loaded(url, rows)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 def _with_state(app: ASGIApp, state: dict[str, object]) -> ASGIApp:
