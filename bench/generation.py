@@ -11,30 +11,11 @@ are shared: figures move with its load.
 import argparse
 import gc
 import random
-import statistics
-import time
-from collections.abc import Callable
 
 import orjson
 
+from bench.timing import report, timed
 from funnel.publisher import EventPool, generate_batch
-
-
-def _timed(action: Callable[[], object], rounds: int) -> list[float]:
-    durations = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        action()
-        durations.append(time.perf_counter() - started)
-    return durations
-
-
-def _report(label: str, events: int, durations: list[float]) -> None:
-    best, median = min(durations), statistics.median(durations)
-    print(
-        f"{label:<22} best {best * 1000:7.1f} ms ({events / best:>10,.0f} events/s)   "
-        f"median {median * 1000:7.1f} ms ({events / median:>10,.0f} events/s)"
-    )
 
 
 def main() -> None:
@@ -53,9 +34,16 @@ def main() -> None:
             gc.enable()
 
     print(f"{args.events:,} events per run ({len(request_body()) / 1e6:.1f} MB as JSON)")
-    _report("generate_batch", args.events, _timed(lambda: generate_batch(rng, args.events), 2))
-    _report("EventPool.batch", args.events, _timed(lambda: pool.batch(args.events), args.rounds))
-    _report("request body", args.events, _timed(request_body, args.rounds))
+    report(
+        "generate_batch", args.events, timed(lambda: generate_batch(rng, args.events), 2), width=22
+    )
+    report(
+        "EventPool.batch",
+        args.events,
+        timed(lambda: pool.batch(args.events), args.rounds),
+        width=22,
+    )
+    report("request body", args.events, timed(request_body, args.rounds), width=22)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,10 @@ the median of `--rounds` runs, and the same with every valid event's model built
 
 import argparse
 import random
-import statistics
-import time
-from collections.abc import Callable
 
 import orjson
 
+from bench.timing import report, timed
 from funnel.events import validate_events
 from funnel.publisher import EventPool, corrupt
 
@@ -28,23 +26,6 @@ def _array(events: int, corrupted: int, seed: int) -> list[object]:
     parsed = orjson.loads(orjson.dumps(batch))
     assert isinstance(parsed, list)
     return parsed
-
-
-def _timed(action: Callable[[], object], rounds: int) -> list[float]:
-    durations = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        action()
-        durations.append(time.perf_counter() - started)
-    return durations
-
-
-def _report(label: str, events: int, durations: list[float]) -> None:
-    best, median = min(durations), statistics.median(durations)
-    print(
-        f"{label:<28} best {best * 1000:7.1f} ms ({events / best:>10,.0f} events/s)   "
-        f"median {median * 1000:7.1f} ms ({events / median:>10,.0f} events/s)"
-    )
 
 
 def main() -> None:
@@ -61,12 +42,12 @@ def main() -> None:
     validation = validate_events(items)
     assert len(validation.rejected) == args.corrupted, validation.rejected
 
-    _report("validate_events", args.events, _timed(lambda: validate_events(items), args.rounds))
+    report("validate_events", args.events, timed(lambda: validate_events(items), args.rounds))
 
-    _report(
+    report(
         "validate_events(models=True)",
         args.events,
-        _timed(lambda: validate_events(items, models=True), args.rounds),
+        timed(lambda: validate_events(items, models=True), args.rounds),
     )
 
 

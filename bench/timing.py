@@ -1,0 +1,23 @@
+"""Timing a CPU-bound action several times and printing best and median rates."""
+
+import statistics
+import time
+from collections.abc import Callable
+
+
+def timed(action: Callable[[], object], rounds: int) -> list[float]:
+    """Wall-clock seconds of each of `rounds` calls of `action`."""
+    durations = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        action()
+        durations.append(time.perf_counter() - started)
+    return durations
+
+
+def report(label: str, events: int, durations: list[float], width: int = 28) -> None:
+    best, median = min(durations), statistics.median(durations)
+    print(
+        f"{label:<{width}} best {best * 1000:7.1f} ms ({events / best:>10,.0f} events/s)   "
+        f"median {median * 1000:7.1f} ms ({events / median:>10,.0f} events/s)"
+    )
