@@ -29,3 +29,19 @@ def test_json_lines_have_the_contract_fields(capsys: pytest.CaptureFixture[str])
     assert library["event"] == "library line"
     assert library["service"] == "gateway"
     assert "correlation_id" not in library
+
+
+def test_uvicorn_color_copy_is_dropped(capsys: pytest.CaptureFixture[str]) -> None:
+    """uvicorn's colored duplicate of its message does not reach our lines."""
+    configure_logging("reporter", "INFO", "json")
+    try:
+        logging.getLogger("uvicorn.error").info(
+            "Finished server process [%d]",
+            7,
+            extra={"color_message": "Finished [\x1b[36m%d\x1b[0m]"},
+        )
+        (line,) = [json.loads(text) for text in capsys.readouterr().err.splitlines()]
+    finally:
+        structlog.reset_defaults()
+    assert line["event"] == "Finished server process [7]"
+    assert "color_message" not in line

@@ -23,6 +23,12 @@ def _service_adder(service: str) -> Processor:
     return add_service
 
 
+def _drop_color_message(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
+    # uvicorn passes a colored copy of its message as an `extra`; we render our own colors.
+    event_dict.pop("color_message", None)
+    return event_dict
+
+
 def _orjson_dumps(value: Any, **_kwargs: Any) -> str:
     return orjson.dumps(value, default=str).decode()
 
@@ -57,7 +63,7 @@ def configure_logging(service: str, level: str = "INFO", fmt: LogFormat = "conso
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), _drop_color_message],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
