@@ -38,13 +38,23 @@ class ServiceSettings(BaseSettings):
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value
+        return upper_level(value)
 
     @property
     def effective_log_format(self) -> LogFormat:
-        if self.log_format is not None:
-            return self.log_format
-        return "console" if self.app_env == "development" else "json"
+        return log_format_for(self.app_env, self.log_format)
+
+
+def upper_level(value: object) -> object:
+    """`LOG_LEVEL=info` means INFO: level names are accepted in any case."""
+    return value.upper() if isinstance(value, str) else value
+
+
+def log_format_for(app_env: AppEnv, log_format: LogFormat | None) -> LogFormat:
+    """`LOG_FORMAT` when set, else console lines in development and JSON elsewhere."""
+    if log_format is not None:
+        return log_format
+    return "console" if app_env == "development" else "json"
 
 
 class NatsSettings(BaseSettings):

@@ -11,7 +11,7 @@ from typing import Literal, Self
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from funnel.settings import AppEnv, LogFormat
+from funnel.settings import AppEnv, LogFormat, log_format_for, upper_level
 
 
 class PublisherSettings(BaseSettings):
@@ -69,14 +69,12 @@ class PublisherSettings(BaseSettings):
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value
+        return upper_level(value)
 
     @property
     def effective_log_format(self) -> LogFormat:
         """As for every service: console in development, JSON lines elsewhere."""
-        if self.log_format is not None:
-            return self.log_format
-        return "console" if self.app_env == "development" else "json"
+        return log_format_for(self.app_env, self.log_format)
 
     @model_validator(mode="after")
     def _sizes_in_order(self) -> Self:
