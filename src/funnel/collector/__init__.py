@@ -12,6 +12,7 @@ from funnel.collector.metrics import CollectorMetrics
 from funnel.collector.settings import CollectorSettings
 from funnel.collector.writer import BatchWriter
 from funnel.events import Subjects
+from funnel.garbage import tune_for_bulk_json
 from funnel.observability import Readiness, configure_logging
 from funnel.server import serve
 
@@ -23,6 +24,7 @@ def run(settings: CollectorSettings) -> None:
     if settings.cpu_nice:
         os.nice(settings.cpu_nice)
     readiness = Readiness()
+    tune_for_bulk_json()
     serve(create_app(settings, readiness), settings, readiness)
 
 
