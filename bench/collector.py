@@ -193,7 +193,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--source", choices=["facebook", "tiktok"], default="facebook")
-    parser.add_argument("--consumers", type=int, default=2)
+    parser.add_argument("--consumers", type=int, default=4)
     parser.add_argument("--fetch", type=int, default=10, help="messages per fetch")
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
