@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import structlog
+from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
 from funnel.events import Subjects
@@ -104,6 +105,30 @@ async def test_lost_server_is_survived(tmp_path: Path) -> None:
     events = [line["event"] for line in logs]
     assert "nats_disconnected" in events
     assert "nats_reconnected" in events
+
+
+async def test_connected_gauge_follows_the_connection(tmp_path: Path) -> None:
+    """funnel_nats_connected is 1 once connected, 0 while the server is gone, 1 again after
+    the reconnect, and 0 once the connection is closed."""
+    server = EmbeddedNats(tmp_path / "nats")
+    server.start()
+    registry = CollectorRegistry()
+
+    def connected() -> float | None:
+        return registry.get_sample_value("funnel_nats_connected")
+
+    try:
+        conn = JetStreamConnection(server.url, "gauged", reconnect_wait_max=0.5, registry=registry)
+        assert connected() == 0
+        async with conn:
+            assert connected() == 1
+            await asyncio.to_thread(server.stop)
+            await eventually(lambda: connected() == 0, what="disconnect counted")
+            await asyncio.to_thread(server.start)
+            await eventually(lambda: connected() == 1, what="reconnect counted")
+        assert connected() == 0
+    finally:
+        server.stop()
 
 
 async def test_fetch_errors_never_stop_the_loop(

@@ -17,7 +17,7 @@ import structlog
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from funnel.collector.lag import tracking_lag
+from funnel.collector.jetstream_status import tracking_jetstream
 from funnel.collector.metrics import CollectorMetrics
 from funnel.collector.settings import CollectorSettings
 from funnel.collector.writer import BatchWriter
@@ -111,7 +111,7 @@ def create_app(settings: CollectorSettings, readiness: Readiness) -> FastAPI:
         await run_migrations(settings.database_url, timeout=settings.startup_timeout_seconds)
         async with (
             connect_pool(settings, max_size=settings.database_pool_size) as pool,
-            JetStreamConnection(settings.nats_url, name=durable) as conn,
+            JetStreamConnection(settings.nats_url, name=durable, registry=registry) as conn,
         ):
             await _declare(conn, settings)
             writer = BatchWriter(
@@ -140,9 +140,7 @@ def create_app(settings: CollectorSettings, readiness: Readiness) -> FastAPI:
             ]
             async with (
                 _consuming(consumers, settings.shutdown_grace_seconds) as check_fetching,
-                tracking_lag(
-                    conn, subjects.events_stream, durable, metrics, settings.lag_interval_seconds
-                ),
+                tracking_jetstream(conn, subjects, durable, metrics, settings.lag_interval_seconds),
             ):
                 readiness.add("nats", conn.check)
                 readiness.add(

@@ -11,15 +11,18 @@ delivery, so a redelivered event counts again), `processed` those committed to P
     undeliverable the message failed `max_deliver` times
 
 Histograms time each fetched batch and the lag from an event's timestamp to its commit;
-gauges show the durable consumer's backlog, refreshed every few seconds.
+gauges show the durable consumer's backlog and what the streams hold, refreshed every few
+seconds (`funnel.collector.jetstream_status`). A stream gauge's `stream` label is the contract's
+name (`EVENTS`, `DEAD_LETTERS`), without a deployment's namespace, so dashboards read the same
+everywhere; every collector reports the same stream figures, so dashboards take their `max`.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final, Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from funnel.jetstream import ConsumerStatus, Delivery
+from funnel.jetstream import ConsumerStatus, Delivery, StreamStatus
 
 FailureReason = Literal["invalid", "unstorable", "undecodable", "refused", "undeliverable"]
 
@@ -105,6 +108,24 @@ class CollectorMetrics:
             ["source"],
             registry=registry,
         ).labels(source)
+        self._stream_messages = Gauge(
+            "funnel_collector_stream_messages",
+            "Messages kept in the stream (EVENTS: batches; DEAD_LETTERS: dead letters).",
+            ["stream"],
+            registry=registry,
+        )
+        self._stream_bytes = Gauge(
+            "funnel_collector_stream_bytes",
+            "Bytes kept in the stream.",
+            ["stream"],
+            registry=registry,
+        )
+        self._dead_letters = Gauge(
+            "funnel_collector_dead_letter_messages",
+            "Dead letters waiting in DEAD_LETTERS, by origin (gateway or a collector).",
+            ["origin"],
+            registry=registry,
+        )
         for reason in ("invalid", "unstorable", "undecodable", "refused", "undeliverable"):
             self._failed.labels(source, reason)
 
@@ -125,6 +146,18 @@ class CollectorMetrics:
         self._pending.set(status.num_pending)
         self._ack_pending.set(status.num_ack_pending)
         self._redelivered.set(status.num_redelivered)
+
+    def stream_status(self, stream: str, status: StreamStatus) -> None:
+        """Record what `stream` (the contract's name of `status.stream`) holds."""
+        self._stream_messages.labels(stream).set(status.messages)
+        self._stream_bytes.labels(stream).set(status.bytes)
+
+    def dead_letters(self, by_origin: Mapping[str, int]) -> None:
+        """Replace the per-origin dead-letter counts: an origin emptied by a replay is gone."""
+        # No await between clearing and setting, so a scrape never sees the gap.
+        self._dead_letters.clear()
+        for origin, count in by_origin.items():
+            self._dead_letters.labels(origin).set(count)
 
     # --- ConsumerObserver ------------------------------------------------------------------
 

@@ -45,12 +45,14 @@ from funnel.jetstream.publisher import Publisher
 from funnel.jetstream.stored import StoredMessage, delete_message, get_message, read_messages
 from funnel.jetstream.stream import (
     StreamConfig,
+    StreamStatus,
     check_stream,
     dead_letter_stream,
     delete_stream,
     ensure_stream,
     events_stream,
     stream_exists,
+    stream_status,
 )
 
 __all__ = [
@@ -86,6 +88,7 @@ __all__ = [
     "StoredMessage",
     "StreamConfig",
     "StreamNotFoundError",
+    "StreamStatus",
     "TransientError",
     "Undeliverable",
     "check_consumer",
@@ -103,4 +106,5 @@ __all__ = [
     "read_dead_letter",
     "read_messages",
     "stream_exists",
+    "stream_status",
 ]

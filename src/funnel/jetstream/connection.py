@@ -5,6 +5,9 @@ forever); once connected the client reconnects forever with capped, jittered bac
 every disconnect and reconnect. Leaving drains: subscriptions stop, buffered publishes flush,
 then the socket closes. Publishing during a short outage is buffered by the client (up to
 `_PENDING_BYTES`), so a reconnect within the publish timeout loses nothing.
+
+Given a registry, the connection keeps `funnel_nats_connected` there: 1 while connected, 0
+from a disconnect until the reconnect, and after closing; the NatsUnreachable alert reads it.
 """
 
 import asyncio
@@ -20,6 +23,7 @@ from nats.aio.client import Client
 from nats.aio.client import Server as _Server
 from nats.js import JetStreamContext
 from nats.js.manager import JetStreamManager
+from prometheus_client import CollectorRegistry, Gauge
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
@@ -64,6 +68,7 @@ class JetStreamConnection:
         max_connect_attempts: int | None = None,
         reconnect_wait_max: float = 5.0,
         drain_timeout: float = 10.0,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self.url = url
         self.name = name
@@ -75,6 +80,15 @@ class JetStreamConnection:
         self._client: Client | None = None
         self._js: JetStreamContext | None = None
         self._last_error: str | None = None
+        self._connected = (
+            None
+            if registry is None
+            else Gauge(
+                "funnel_nats_connected",
+                "1 while this service's NATS connection is up, else 0.",
+                registry=registry,
+            )
+        )
 
     @property
     def state(self) -> ConnectionState:
@@ -99,6 +113,7 @@ class JetStreamConnection:
             raise
         self._js = self._client.jetstream(timeout=_REQUEST_TIMEOUT)
         self._state = ConnectionState.OPEN
+        self._set_connected(True)
         _log.info("nats_connected", url=self.url, connection=self.name)
         return self
 
@@ -117,6 +132,7 @@ class JetStreamConnection:
             self._state = ConnectionState.CLOSED
             return
         self._state = ConnectionState.CLOSED
+        self._set_connected(False)
         try:
             if client.is_connected:
                 await client.drain()
@@ -223,10 +239,16 @@ class JetStreamConnection:
         if self._state is ConnectionState.OPEN:
             _log.warning("nats_error", connection=self.name, error=self._last_error)
 
+    def _set_connected(self, connected: bool) -> None:
+        if self._connected is not None:
+            self._connected.set(1 if connected else 0)
+
     async def _on_disconnected(self) -> None:
+        self._set_connected(False)
         if self._state is ConnectionState.OPEN:
             _log.warning("nats_disconnected", url=self.url, connection=self.name)
 
     async def _on_reconnected(self) -> None:
+        self._set_connected(self._state is ConnectionState.OPEN)
         self._last_error = None
         _log.info("nats_reconnected", url=self.url, connection=self.name)

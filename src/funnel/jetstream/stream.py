@@ -4,7 +4,8 @@
 every replica of every service can call it on start without coordinating.
 """
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Final
 
 import nats.js.errors
@@ -72,6 +73,33 @@ def dead_letter_stream(
         max_age=max_age,
         replicas=replicas,
         description="Dead letters; see funnel.jetstream.deadletter for the format",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStatus:
+    """What a stream holds now; `by_subject` is filled only when asked for."""
+
+    stream: str
+    messages: int
+    bytes: int
+    by_subject: Mapping[str, int] = field(default_factory=dict)
+
+
+async def stream_status(
+    conn: JetStreamConnection, stream: str, *, subjects: str | None = None
+) -> StreamStatus:
+    """The stream's message and byte counts, and per-subject counts of the subjects matching
+    the `subjects` filter (the server lists every matching subject: keep it to small streams).
+    Raises `StreamNotFoundError` when it is absent."""
+    with translated(f"stream info {stream}"):
+        info = await conn._manager.stream_info(stream, subjects_filter=subjects)
+    state = info.state
+    return StreamStatus(
+        stream=stream,
+        messages=state.messages,
+        bytes=state.bytes,
+        by_subject=dict(state.subjects or {}),
     )
 
 
