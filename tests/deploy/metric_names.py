@@ -1,9 +1,12 @@
-"""The metric names deploy files may query: contract section 7 and the NATS exporter's."""
+"""The metric names deploy files may query: contract section 7, Funnel's own view of NATS,
+and Prometheus's `up`. The NATS exporter's series are not among them: every query must
+return data where only Funnel runs."""
 
 import re
 from typing import Final
 
-# Contract section 7 (histograms by their base name).
+# Contract section 7 and the gauges beside it: the collectors' view of JetStream and each
+# service's NATS connection (histograms by their base name).
 FUNNEL_METRICS: Final = frozenset(
     {
         "funnel_gateway_events_accepted_total",
@@ -15,30 +18,27 @@ FUNNEL_METRICS: Final = frozenset(
         "funnel_collector_events_failed_total",
         "funnel_collector_batch_duration_seconds",
         "funnel_collector_consumer_pending_messages",
+        "funnel_collector_consumer_ack_pending_messages",
+        "funnel_collector_consumer_redelivered_messages",
+        "funnel_collector_stream_messages",
+        "funnel_collector_stream_bytes",
+        "funnel_collector_dead_letter_messages",
+        "funnel_nats_connected",
         "funnel_collector_ingest_lag_seconds",
         "funnel_reporter_request_duration_seconds",
     }
 )
 HISTOGRAMS: Final = frozenset(name for name in FUNNEL_METRICS if name.endswith("_seconds"))
 
-# prometheus-nats-exporter with -varz -jsz=all, and Prometheus's own `up`.
-OTHER_METRICS: Final = frozenset(
-    {
-        "up",
-        "gnatsd_varz_connections",
-        "jetstream_stream_total_messages",
-        "jetstream_stream_total_bytes",
-        "jetstream_consumer_num_pending",
-        "jetstream_consumer_num_ack_pending",
-        "jetstream_consumer_num_redelivered",
-    }
-)
+# Prometheus's own.
+OTHER_METRICS: Final = frozenset({"up"})
 
+# The exporter's prefixes stay in the pattern so a query reading them is reported.
 _NAME = re.compile(r"\b((?:funnel|jetstream|gnatsd)_[a-z0-9_]+|up(?=\s*\{))")
 
 
 def unknown_metrics(expression: str) -> set[str]:
-    """Metric names in a PromQL expression that neither the contract nor NATS provides."""
+    """Metric names in a PromQL expression that Funnel's services and Prometheus do not provide."""
     unknown = set()
     for name in _NAME.findall(expression):
         base = re.sub(r"_(bucket|count|sum)$", "", name)

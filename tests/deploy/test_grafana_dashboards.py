@@ -161,19 +161,19 @@ def test_pipeline_overview() -> None:
     lag = " ".join(_expressions(_panel(dashboard, "End-to-end lag")))
     assert "funnel_collector_ingest_lag_seconds_bucket" in lag
     dead = " ".join(_expressions(_panel(dashboard, "Dead letters stored")))
-    assert 'stream_name="DEAD_LETTERS"' in dead
+    assert 'funnel_collector_stream_messages{stream="DEAD_LETTERS"}' in dead
+    assert "funnel_collector_dead_letter_messages" in dead
     pending = " ".join(
         expression
         for panel in _panels(dashboard)
         if panel["title"] == "Consumer pending"
         for expression in _expressions(panel)
     )
-    assert "jetstream_consumer_num_pending" in pending
     assert "funnel_collector_consumer_pending_messages" in pending
 
 
 def test_queries_name_known_metrics() -> None:
-    """Every query names only contract metrics and the NATS exporter's."""
+    """Every query names only Funnel's metrics and `up`, never the NATS exporter's."""
     for path in DASHBOARDS:
         for panel in _panels(json.loads(path.read_text())):
             for expression in _expressions(panel) if "targets" in panel else []:

@@ -16,7 +16,6 @@ from typing import Any, Final
 import yaml
 
 from tests.deploy.compose_model import ROOT
-from tests.deploy.metric_names import OTHER_METRICS
 
 DASHBOARDS: Final = sorted((ROOT / "deploy" / "grafana" / "dashboards").glob("*.json"))
 PROMETHEUS_DIR: Final = ROOT / "deploy" / "prometheus"
@@ -25,12 +24,6 @@ PROMETHEUS_DIR: Final = ROOT / "deploy" / "prometheus"
 # and of its rate. The live test lasts well under a minute, so every window holds all of it.
 GRAFANA_VARIABLES: Final = {"$__rate_interval": "1m", "$__interval": "1m", "$__range": "1h"}
 
-# Series only prometheus-nats-exporter provides (a container image, in no package index),
-# and the scrape job that reads it.
-_EXPORTER_METRICS: Final = OTHER_METRICS - {"up"}
-_EXPORTER: Final = re.compile(
-    r"\b(?:" + "|".join(sorted(_EXPORTER_METRICS)) + r')\b|job\s*=\s*"nats"'
-)
 _COMPARISON: Final = re.compile(
     r"(?s)^(?P<left>.+?)\s*(?:==|!=|>=|<=|>|<)(?:\s*bool)?\s*[-+]?\d+(?:\.\d+)?\s*$"
 )
@@ -47,11 +40,6 @@ class Probe:
     where: str
     expr: str
     source: str
-
-    @property
-    def needs_exporter(self) -> bool:
-        """Whether it reads series that only the NATS exporter provides."""
-        return _EXPORTER.search(self.expr) is not None
 
 
 def concrete(expression: str) -> str:

@@ -3,9 +3,9 @@ the local system under traffic: each returns data.
 
 Alert conditions are empty while an alert is quiet, so an alert is probed through the data
 its condition reads (see `probes.py`), and its whole rule is checked as Prometheus evaluates
-it: loaded, evaluated, healthy. The NATS series come from prometheus-nats-exporter, a
-container image that no package index here carries: the probes reading them are listed in
-`NEEDS_EXPORTER`, and are only checked to be valid queries that find nothing.
+it: loaded, evaluated, healthy. NATS is seen through Funnel's own series (each service's
+`funnel_nats_connected`, the collectors' JetStream gauges), so no query needs the NATS
+exporter, whose job is left out here.
 """
 
 from typing import Any, Final
@@ -13,7 +13,7 @@ from typing import Any, Final
 import pytest
 
 from tests.monitoring.probes import Probe, alert_probes, alert_rules, dashboard_probes
-from tests.monitoring.prometheus_api import PrometheusApi, has_data
+from tests.monitoring.prometheus_api import PrometheusApi, Series, has_data
 from tests.monitoring.scrape_config import EXPORTER_JOB
 from tests.monitoring.traffic import Sent
 
@@ -21,23 +21,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 PROBES: Final = [*dashboard_probes(), *alert_probes()]
 
-# Needs the exporter: not available here.
-NEEDS_EXPORTER: Final = frozenset(
-    {
-        "funnel-pipeline #2 Dead letters stored [A]",
-        "funnel-pipeline #3 Consumer pending [A]",
-        "funnel-pipeline #6 Consumer pending [A]",
-        "funnel-pipeline #7 Delivered, not yet acknowledged [A]",
-        "funnel-pipeline #7 Delivered, not yet acknowledged [B]",
-        "funnel-pipeline #8 Dead letters per minute [C]",
-        "funnel-pipeline #9 EVENTS stream [A]",
-        "funnel-pipeline #9 EVENTS stream [B]",
-        "FunnelServiceMissing [4]",
-        "FunnelNatsUnreachable [0]",
-        "FunnelNatsUnreachable [1]",
-        "FunnelConsumerBacklog",
-    }
-)
 # A live result gets this long to show a series created by the traffic in two scrapes.
 _DATA_SECONDS: Final = 20.0
 
@@ -46,9 +29,8 @@ def _where(probe: Probe) -> str:
     return probe.where
 
 
-def test_exporter_probes_are_the_listed_ones() -> None:
-    """The probes that read exporter series are exactly those listed as needing it."""
-    assert {probe.where for probe in PROBES if probe.needs_exporter} == NEEDS_EXPORTER
+def _by_label(result: Series, label: str) -> dict[str, float]:
+    return {series["metric"][label]: float(series["value"][1]) for series in result}
 
 
 async def test_every_service_is_scraped(prometheus: PrometheusApi, traffic: Sent) -> None:
@@ -61,9 +43,7 @@ async def test_every_service_is_scraped(prometheus: PrometheusApi, traffic: Sent
     assert EXPORTER_JOB not in jobs
 
 
-@pytest.mark.parametrize(
-    "probe", [probe for probe in PROBES if not probe.needs_exporter], ids=_where
-)
+@pytest.mark.parametrize("probe", PROBES, ids=_where)
 async def test_query_returns_data(probe: Probe, prometheus: PrometheusApi, traffic: Sent) -> None:
     """The query succeeds and returns at least one series, every value a finite number."""
     result = await prometheus.wait_for(probe.expr, has_data, within=_DATA_SECONDS)
@@ -79,12 +59,28 @@ async def test_failures_show_on_the_dashboards(prometheus: PrometheusApi, traffi
         assert max(values, default=0) > 0, (probe.where, probe.expr)
 
 
-@pytest.mark.parametrize("probe", [probe for probe in PROBES if probe.needs_exporter], ids=_where)
-async def test_exporter_query_is_valid_and_empty(
-    probe: Probe, prometheus: PrometheusApi, traffic: Sent
-) -> None:
-    """Without the exporter the query still parses and evaluates, finding no series."""
-    assert await prometheus.query(probe.expr) == []
+async def test_nats_is_seen_through_funnel(prometheus: PrometheusApi, traffic: Sent) -> None:
+    """The collectors report their NATS connection up, the dead letters the traffic left, by
+    origin, and both streams' sizes; every service reporting a connection reports it up."""
+    connected = _by_label(await prometheus.query("funnel_nats_connected"), "job")
+    assert {"fb-collector", "ttk-collector"} <= set(connected)
+    assert set(connected.values()) == {1.0}, connected
+
+    def has_both_origins(result: Series) -> bool:
+        return {"gateway", "fb-collector"} <= set(_by_label(result, "origin"))
+
+    letters = await prometheus.wait_for(
+        "max by (origin) (funnel_collector_dead_letter_messages)",
+        has_both_origins,
+        within=_DATA_SECONDS,
+    )
+    assert has_both_origins(letters), letters
+    assert min(_by_label(letters, "origin").values()) >= 1
+    streams = _by_label(
+        await prometheus.query("max by (stream) (funnel_collector_stream_bytes)"), "stream"
+    )
+    assert set(streams) == {"EVENTS", "DEAD_LETTERS"}
+    assert streams["EVENTS"] > 0
 
 
 @pytest.mark.parametrize("rule", alert_rules(), ids=lambda rule: str(rule["alert"]))
