@@ -60,10 +60,10 @@ async def test_failures_show_on_the_dashboards(prometheus: PrometheusApi, traffi
 
 
 async def test_nats_is_seen_through_funnel(prometheus: PrometheusApi, traffic: Sent) -> None:
-    """The collectors report their NATS connection up, the dead letters the traffic left, by
-    origin, and both streams' sizes; every service reporting a connection reports it up."""
+    """The gateway and the collectors report their NATS connection up, the dead letters the
+    traffic left, by origin, and both streams' sizes."""
     connected = _by_label(await prometheus.query("funnel_nats_connected"), "job")
-    assert {"fb-collector", "ttk-collector"} <= set(connected)
+    assert set(connected) == {"gateway", "fb-collector", "ttk-collector"}
     assert set(connected.values()) == {1.0}, connected
 
     def has_both_origins(result: Series) -> bool:

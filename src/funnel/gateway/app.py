@@ -53,7 +53,9 @@ def create_app(settings: GatewaySettings, readiness: Readiness | None = None) ->
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         registry = CollectorRegistry()
         metrics = GatewayMetrics(registry)
-        async with JetStreamConnection(settings.nats_url, name=SERVICE_NAME) as conn:
+        async with JetStreamConnection(
+            settings.nats_url, name=SERVICE_NAME, registry=registry
+        ) as conn:
             await ensure_stream(
                 conn,
                 events_stream(
