@@ -1,8 +1,9 @@
 """The bulk write path: many events in, each stored once, in the caller's transaction.
 
 Rows are copied (binary COPY) into a session-local staging table, then moved into `events`
-with one `INSERT ... ON CONFLICT (event_id) DO NOTHING`: a redelivered or duplicate event
-is skipped by the primary key, so storing the same batch twice stores it once. The rows that
+with one `INSERT`; if any of them is stored already, with `ON CONFLICT (event_id) DO NOTHING`
+instead: a redelivered or duplicate event is skipped by the primary key, so storing the same
+batch twice stores it once. The rows that
 were new land in the temporary table `_new_events`, from which the report summaries are
 updated in the same transaction.
 """
@@ -34,15 +35,25 @@ DELETE FROM {_STAGING};
 DELETE FROM _new_events;
 """
 
-_MOVE: Final = f"""
-WITH inserted AS (
-    INSERT INTO events ({_COLUMN_LIST})
-    SELECT {_COLUMN_LIST} FROM {_STAGING}
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING {_SUMMARY_COLUMNS}
-)
-INSERT INTO _new_events SELECT * FROM inserted
-"""
+
+def _move(on_conflict: str) -> str:
+    return f"""
+        WITH inserted AS (
+            INSERT INTO events ({_COLUMN_LIST})
+            SELECT {_COLUMN_LIST} FROM {_STAGING}
+            {on_conflict}
+            RETURNING {_SUMMARY_COLUMNS}
+        )
+        INSERT INTO _new_events SELECT * FROM inserted
+    """
+
+
+# Nearly every batch is new: a plain INSERT searches the primary key once per row where
+# `ON CONFLICT` searches it twice (and logs a confirmation per row), ~7% of PostgreSQL's CPU
+# per event. A batch that holds a stored event (a redelivery) fails it and takes the
+# skipping path instead, inside the same transaction.
+_MOVE_ALL_NEW: Final = _move("")
+_MOVE_SKIPPING_STORED: Final = _move("ON CONFLICT (event_id) DO NOTHING")
 
 
 async def store_events(conn: asyncpg.Connection, rows: Sequence[EventRow]) -> int:
@@ -59,7 +70,11 @@ async def store_events(conn: asyncpg.Connection, rows: Sequence[EventRow]) -> in
     with translate_errors():
         await conn.execute(_PREPARE)
         await conn.copy_records_to_table(_STAGING, records=rows, columns=COLUMNS)
-        status: str = await conn.execute(_MOVE)
+        try:
+            async with conn.transaction():  # a savepoint: a failure undoes only the attempt
+                status: str = await conn.execute(_MOVE_ALL_NEW)
+        except asyncpg.UniqueViolationError:
+            status = await conn.execute(_MOVE_SKIPPING_STORED)
         inserted = int(status.rsplit(" ", 1)[-1])
         if inserted:
             await update_summaries(conn)
