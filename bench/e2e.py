@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.e2e [--pattern publisher|steady] [--rate 50000] [--seconds 120]
                                   [--min 1000] [--max 50000] [--samples 20]
+                                  [--nats-sync always|default|1s]
 
 Starts what `funnel up` starts (embedded NATS and PostgreSQL in a temporary directory unless
 `NATS_URL` / `DATABASE_URL` are set, `funnel migrate`, gateway, both collectors, reporter, as
@@ -45,9 +46,10 @@ import orjson
 import psutil
 import uvloop
 
+from bench.jetstream import server_config
 from funnel.garbage import tune_for_bulk_json
 from funnel.local.environment import find_config_dir, service_environment
-from funnel.local.nats import free_port
+from funnel.local.nats import EmbeddedNats, free_port
 from funnel.local.servers import LocalServers
 from funnel.local.services import funnel_command, services
 from funnel.publisher import EventPool, corrupt, generate_event
@@ -290,6 +292,7 @@ def _rows(
         else f"publisher {args.min:,}..{args.max:,}"
     )
     yield "pattern", f"{pattern} every 1 s for {offered} s"
+    yield "nats sync_interval", args.nats_sync if not args.given_nats else "given server (NATS_URL)"
     # A driver short of CPU draws its requests late: the load offered was then lighter.
     yield "requests sent over", f"{load.last_sent - load.first_sent + 1:.1f} s"
     yield (
@@ -434,13 +437,25 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--logs", type=Path, help="keep the services' logs in this directory")
+    parser.add_argument(
+        "--nats-sync",
+        default="always",
+        help="embedded NATS's sync_interval: always (shipped), default, 1s (what fsync costs)",
+    )
     args = parser.parse_args()
+    args.given_nats = "NATS_URL" in os.environ
     # The driver stands in for the publisher, which runs elsewhere: it should take as little
     # of the services' CPU as it can (its GC walked every generated event, 8 us per event).
     tune_for_bulk_json()
-    with tempfile.TemporaryDirectory(prefix="funnel-e2e-") as scratch:
+    with contextlib.ExitStack() as stack:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="funnel-e2e-")))
+        if args.nats_sync != "always" and not args.given_nats:
+            # The server `funnel up` would start, but for its sync_interval.
+            config = server_config(args.nats_sync, scratch)
+            nats = stack.enter_context(EmbeddedNats(scratch / "nats", config_file=config))
+            os.environ["NATS_URL"] = nats.url
         try:
-            uvloop.run(_run(args, Path(scratch)))
+            uvloop.run(_run(args, scratch))
         except KeyboardInterrupt:
             sys.exit(130)
 
