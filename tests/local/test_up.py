@@ -330,3 +330,37 @@ async def test_a_taken_service_port_is_named_before_anything_starts(tmp_path: Pa
     assert "ports_in_use" in output.decode()
     assert f"'reporter': {port_base + 3}" in output.decode()
     assert not (tmp_path / "data").exists()
+
+
+async def test_ctrl_c_while_the_servers_start_is_a_clean_stop(tmp_path: Path) -> None:
+    """Ctrl-C in a terminal signals the whole process group: PostgreSQL's `initdb`, still
+    running, fails of it too. That is stopping early, exit 0, not a failure to start."""
+    env = {
+        key: value for key, value in os.environ.items() if key not in {"NATS_URL", "DATABASE_URL"}
+    }
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "funnel", "up", "--no-publisher"),
+        *("--data-dir", str(tmp_path / "data"), "--port-base", str(_free_port_base())),
+        env=env | {"PYTHONUNBUFFERED": "1"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    seen: list[str] = []
+    try:
+        async with asyncio.timeout(_STOP_SECONDS):
+            async for raw in process.stdout:
+                seen.append(raw.decode(errors="replace"))
+                if "nats_started" in seen[-1]:
+                    break
+        # PostgreSQL's cluster is created next (initdb takes most of a second): mid-way.
+        await asyncio.sleep(0.3)
+        os.killpg(process.pid, signal.SIGINT)
+        output, _ = await asyncio.wait_for(process.communicate(), _STOP_SECONDS)
+    finally:
+        await _ensure_stopped(process)
+    printed = "".join(seen) + output.decode(errors="replace")
+    assert process.returncode == 0, printed
+    assert "up_failed" not in printed
+    assert "Traceback" not in printed

@@ -284,6 +284,11 @@ async def _main(options: UpOptions, console: Console) -> int:
     try:
         return await _run(options, console, stop)
     except (ConfigError, EmbeddedServerError) as exc:
+        if stop.requested.is_set():
+            # Ctrl-C reaches the whole process group, so a server still being set up (initdb,
+            # pg_ctl) fails of the same stop: that is stopping early, not a fault.
+            _log.info("stopped_while_starting", interrupted=str(exc).splitlines()[0])
+            return 0
         _log.error("up_failed", error=str(exc))
         return 1
     finally:
