@@ -186,7 +186,7 @@ _REPEAT_COLUMNS: Final = (
 
 # A new event whose user has another event of the same source makes that user a repeat
 # user: all their events (the new and the earlier ones) are copied, once each.
-# Both lookups probe `ix_events_user_id_occurred_at` once per new event, whatever the
+# Both lookups probe `ix_events_user_id` (hash) once per new event, whatever the
 # planner believes: each is a LATERAL subquery that cannot be flattened, over an inner
 # `OFFSET 0` subquery that filters on `user_id` alone, so the source test cannot be pushed
 # down. As plain joins the planner hashed all of `events` per batch; with the source test

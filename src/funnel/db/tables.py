@@ -33,13 +33,14 @@ metadata: Final = MetaData(
 events: Final = Table(
     "events",
     metadata,
-    Column("event_id", Text, primary_key=True),
+    # Ids compare as bytes (0004): they are matched, never sorted for people.
+    Column("event_id", Text(collation="C"), primary_key=True),
     Column("occurred_at", TIMESTAMP(timezone=True), nullable=False),
     Column("received_at", TIMESTAMP(timezone=True), nullable=False),
     Column("source", Text, nullable=False),
     Column("funnel_stage", Text, nullable=False),
     Column("event_type", Text, nullable=False),
-    Column("user_id", Text, nullable=False),
+    Column("user_id", Text(collation="C"), nullable=False),
     Column("campaign_id", Text),
     Column("ad_id", Text),
     Column("purchase_amount", Numeric(14, 2)),
@@ -57,5 +58,6 @@ events: Final = Table(
     CheckConstraint("source IN ('facebook', 'tiktok')", name="source"),
     # 0003 dropped `ix_events_occurred_at` and the two 0001 transaction indexes: others cover them.
     Index("ix_events_source_occurred_at", "source", "occurred_at"),
-    Index("ix_events_user_id_occurred_at", "user_id", "occurred_at"),
+    # The repeat-user probe's equality lookups only (0005).
+    Index("ix_events_user_id", "user_id", postgresql_using="hash"),
 )
