@@ -122,6 +122,7 @@ def create_app(settings: CollectorSettings, readiness: Readiness) -> FastAPI:
                 dead_letter_subject=subjects.dlq(durable),
                 metrics=metrics,
             )
+            fetch_turn = asyncio.Lock()  # one loop fetches (and lingers) at a time
             consumers = [
                 PullConsumer(
                     conn,
@@ -134,6 +135,8 @@ def create_app(settings: CollectorSettings, readiness: Readiness) -> FastAPI:
                     nak_delay=settings.nak_delay_seconds,
                     max_deliver=settings.max_deliver,
                     progress_interval=settings.ack_wait_seconds / 4,
+                    linger=settings.fetch_linger_seconds,
+                    fetch_turn=fetch_turn,
                     observer=metrics,
                 )
                 for _ in range(settings.consumers)

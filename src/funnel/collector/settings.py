@@ -23,6 +23,13 @@ class CollectorSettings(ServiceSettings, NatsSettings, DatabaseSettings):
         le=1_000,
         description="messages (of up to 1,000 events) per fetch; one transaction per fetch",
     )
+    # A transaction costs PostgreSQL per batch as well as per event: at 1,000 events a
+    # transaction it spent ~40% more CPU per event than at 10,000.
+    fetch_linger_seconds: float = Field(
+        default=0.25,
+        ge=0,
+        description="how long a short fetch keeps fetching to fill its batch (0: never waits)",
+    )
     fetch_timeout_seconds: float = Field(
         default=1.0, gt=0, description="how long one fetch waits for messages"
     )

@@ -12,6 +12,12 @@ redelivering the batch elsewhere or counting it against `max_deliver`.
 
 `stop()` stops fetching, lets the batch in hand finish within its timeout, and otherwise
 cancels the handler and naks the batch so another replica gets it at once.
+
+With `linger`, a fetch that comes back short keeps fetching for up to that long to fill the
+batch: a handler whose cost per batch is high (a database transaction) then gets fewer,
+fuller batches when traffic is light. Consumers of one process that share a `fetch_turn`
+lock fetch one at a time, so only one of them lingers and batches are not split between
+them; under a backlog every fetch fills at once and they still work in parallel.
 """
 
 import asyncio
@@ -78,10 +84,14 @@ class PullConsumer:
         nak_delay: float = 2.0,
         max_deliver: int = 5,
         progress_interval: float = 10.0,
+        linger: float = 0.0,
+        fetch_turn: asyncio.Lock | None = None,
         observer: ConsumerObserver | None = None,
     ) -> None:
         if batch_size < 1 or fetch_timeout <= 0 or max_deliver < 1 or nak_delay < 0:
             raise ValueError("batch_size, max_deliver >= 1; fetch_timeout > 0; nak_delay >= 0")
+        if linger < 0:
+            raise ValueError("linger must be >= 0")
         if progress_interval <= 0:
             raise ValueError("progress_interval must be > 0 (and well below the ack wait)")
         self._conn = conn
@@ -94,6 +104,8 @@ class PullConsumer:
         self._nak_delay = nak_delay
         self._max_deliver = max_deliver
         self._progress_interval = progress_interval
+        self._linger = linger
+        self._fetch_turn = fetch_turn if fetch_turn is not None else asyncio.Lock()
         self._observer: ConsumerObserver = observer or NoObserver()
         self._publisher = Publisher(conn, max_in_flight=16)
         self._state = ConsumerState.NEW
@@ -199,13 +211,37 @@ class PullConsumer:
             self._current = None
 
     async def _fetch(self, sub: JetStreamContext.PullSubscription) -> list[Received]:
+        """One batch: what the first fetch brings, topped up for up to `linger` seconds."""
+        async with self._fetch_turn:
+            if self._stopping.is_set():
+                return []
+            received = await self._fetch_some(sub, self._batch_size, self._fetch_timeout)
+            if received is None:
+                await self._verify_while_idle()
+            if not received:
+                return []
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self._linger
+            while len(received) < self._batch_size and not self._stopping.is_set():
+                left = deadline - loop.time()
+                if left <= 0:
+                    break
+                more = await self._fetch_some(sub, self._batch_size - len(received), left)
+                if not more:
+                    break
+                received += more
+            return received
+
+    async def _fetch_some(
+        self, sub: JetStreamContext.PullSubscription, count: int, wait: float
+    ) -> list[Received] | None:
+        """Up to `count` messages, waiting up to `wait` seconds for the first; None when none
+        came in that time (idle), an empty list on a stop, a disconnect or an error."""
         if not self._conn._nats.is_connected:
             # Pull requests sent while disconnected would all arrive at once on reconnect.
             await self._pause(min(self._fetch_timeout, _ERROR_PAUSE))
             return []
-        task: asyncio.Task[object] = asyncio.create_task(
-            sub.fetch(self._batch_size, timeout=self._fetch_timeout)
-        )
+        task: asyncio.Task[object] = asyncio.create_task(sub.fetch(count, timeout=wait))
         await self._run_step(task)
         if task.cancelled():
             return []
@@ -215,8 +251,7 @@ class PullConsumer:
             assert isinstance(msgs, list)
             return [Received.of(msg) for msg in msgs]
         if isinstance(exc, nats.errors.TimeoutError | TimeoutError):
-            await self._verify_while_idle()
-            return []  # nothing to fetch within fetch_timeout: the normal idle case
+            return None  # nothing to fetch within `wait`: the normal idle case
         error = translate(exc, f"fetch from {self._durable}")
         if isinstance(error, ConnectionClosedError) or isinstance(
             exc, nats.errors.ConnectionClosedError | nats.errors.ConnectionDrainingError
