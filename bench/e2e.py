@@ -78,6 +78,8 @@ class _Load:
     # event id -> the moment its request was answered; removed once seen in `events`.
     pending: dict[str, float] = field(default_factory=dict)
     lags: list[float] = field(default_factory=list)
+    # (seconds since the first request was sent, lag) of each seen sample, for `_lag_by_phase`.
+    lag_times: list[tuple[float, float]] = field(default_factory=list)
     first_sent: float = 0.0
     last_sent: float = 0.0
     last_answered: float = 0.0
@@ -160,7 +162,9 @@ async def _poll_samples(conn: asyncpg.Connection, load: _Load) -> int:
     seen = await conn.fetch("SELECT event_id FROM events WHERE event_id = ANY($1)", ids)
     now = time.perf_counter()
     for record in seen:
-        load.lags.append(now - load.pending.pop(record["event_id"]))
+        answered = load.pending.pop(record["event_id"])
+        load.lags.append(now - answered)
+        load.lag_times.append((answered - load.first_sent, now - answered))
     return len(seen)
 
 
@@ -331,6 +335,7 @@ def _rows(
             f"{len(load.pending)} never seen)"
         ),
     )
+    yield "lag p99 by 30 s of load", _lag_by_phase(load, args.seconds)
     rows, summarized = result["rows"], result["summarized"]
     verdict = "OK" if rows == load.accepted == summarized else "MISMATCH"
     yield "rows == accepted", f"{rows:,} rows, {summarized:,} in summaries: {verdict}"
@@ -352,6 +357,15 @@ def _rows(
             f" ({(busy - ours) / seconds:.0%} of a core)"
         ),
     )
+
+
+def _lag_by_phase(load: _Load, seconds: int, phase: int = 30) -> str:
+    """The lag p99 of the samples answered in each `phase` seconds: where the tail comes from."""
+    parts = []
+    for start in range(0, seconds, phase):
+        lags = [lag for at, lag in load.lag_times if start <= at < start + phase]
+        parts.append(f"{_percentile(lags, 0.99):.2f}")
+    return " / ".join(parts) + " s"
 
 
 def _print_table(rows: Iterator[tuple[str, str]]) -> None:
