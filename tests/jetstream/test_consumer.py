@@ -48,7 +48,12 @@ async def durable(conn: JetStreamConnection, streams: Subjects) -> Subjects:
 def _consumer(
     conn: JetStreamConnection, subjects: Subjects, handler: BatchHandler, **options: float
 ) -> PullConsumer:
-    settings: dict[str, float] = {"batch_size": 10, "fetch_timeout": 0.5, "nak_delay": 0.05}
+    settings: dict[str, float] = {
+        "batch_size": 10,
+        "fetch_timeout": 0.5,
+        "nak_delay": 0.05,
+        "linger": 0.0,
+    }
     settings.update(options)
     return PullConsumer(
         conn,
@@ -60,6 +65,7 @@ def _consumer(
         fetch_timeout=settings["fetch_timeout"],
         nak_delay=settings["nak_delay"],
         max_deliver=3,
+        linger=settings["linger"],
     )
 
 
@@ -329,3 +335,31 @@ async def test_slow_handler_keeps_its_batch_past_the_ack_wait(
         await eventually(lambda: _settled(conn, streams), what="the slow batch acked")
     assert seen == [(1, 1)]
     assert await _dead_letters(conn, streams) == []
+
+
+async def test_a_short_fetch_lingers_to_fill_its_batch(
+    conn: JetStreamConnection, durable: Subjects
+) -> None:
+    """With `linger`, messages that arrive while a short batch lingers join it: one call."""
+    subject = durable.events("facebook")
+    handler = Recorder()
+    async with _running(_consumer(conn, durable, handler, linger=2.0)):
+        await Publisher(conn).publish_all([batch_message(subject, 0, 5)])
+        await asyncio.sleep(0.3)
+        await Publisher(conn).publish_all([batch_message(subject, 5, 5)])
+        await eventually(lambda: len(handler.event_ids) == 10, what="ten events handled")
+    assert handler.calls == 1
+
+
+async def test_without_linger_a_short_fetch_is_handled_at_once(
+    conn: JetStreamConnection, durable: Subjects
+) -> None:
+    """Without `linger` the same two arrivals are two batches."""
+    subject = durable.events("facebook")
+    handler = Recorder()
+    async with _running(_consumer(conn, durable, handler)):
+        await Publisher(conn).publish_all([batch_message(subject, 0, 5)])
+        await eventually(lambda: len(handler.event_ids) == 5, what="first five handled")
+        await Publisher(conn).publish_all([batch_message(subject, 5, 5)])
+        await eventually(lambda: len(handler.event_ids) == 10, what="ten events handled")
+    assert handler.calls == 2
