@@ -1,11 +1,17 @@
 """The collector's JetStream gauges: one poll of a real NATS reads the durable's counts, both
 streams' sizes and the dead letters by origin."""
 
+import asyncio
+import contextlib
+from typing import Any
+
 import nats
+import pytest
 from nats.aio.client import Client
 from prometheus_client import CollectorRegistry
 
-from funnel.collector.jetstream_status import poll_jetstream
+from funnel.collector import jetstream_status
+from funnel.collector.jetstream_status import poll_jetstream, tracking_jetstream
 from funnel.collector.metrics import CollectorMetrics
 from funnel.events import Subjects
 from funnel.jetstream import (
@@ -88,3 +94,24 @@ async def test_an_emptied_origin_disappears_and_a_failed_read_keeps_the_rest(
     assert _sample(registry, "funnel_collector_stream_messages", stream="DEAD_LETTERS") == 0
     assert _sample(registry, "funnel_collector_stream_messages", stream="EVENTS") == 2
     assert _sample(registry, "funnel_collector_consumer_pending_messages", source="facebook") == 1
+
+
+async def test_tracking_ends_even_when_a_poll_swallows_its_cancellation(
+    monkeypatch: pytest.MonkeyPatch, conn: JetStreamConnection, subjects: Subjects
+) -> None:
+    """nats-py swallows a CancelledError that lands while it flushes a request; the poll loop
+    must still end when the block does (it once hung a collector's shutdown)."""
+    polls = 0
+
+    async def poll_like_nats_py(*_args: Any) -> None:
+        nonlocal polls
+        polls += 1
+        with contextlib.suppress(asyncio.CancelledError):  # as nats-py's flush does
+            await asyncio.sleep(0.2)
+
+    monkeypatch.setattr(jetstream_status, "poll_jetstream", poll_like_nats_py)
+    metrics = CollectorMetrics(CollectorRegistry(), "facebook")
+    async with asyncio.timeout(5):
+        async with tracking_jetstream(conn, subjects, _DURABLE, metrics, interval=0.01):
+            await asyncio.sleep(0.05)
+    assert polls >= 1

@@ -21,6 +21,9 @@ _log = structlog.get_logger(__name__)
 # Gauges carry the contract's stream names, whatever the namespace (tests, shared servers).
 _CONTRACT: Final = Subjects()
 
+# Longest a poll in flight may delay shutdown: JetStream API requests time out sooner.
+_STOP_SECONDS: Final = 10.0
+
 _Read = Callable[[JetStreamConnection, Subjects, str, CollectorMetrics], Awaitable[None]]
 
 
@@ -72,10 +75,12 @@ async def _refresh(
     durable: str,
     metrics: CollectorMetrics,
     interval: float,
+    stop: asyncio.Event,
 ) -> None:
-    while True:
+    while not stop.is_set():
         await poll_jetstream(conn, subjects, durable, metrics)
-        await asyncio.sleep(interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
 
 
 @contextlib.asynccontextmanager
@@ -87,10 +92,14 @@ async def tracking_jetstream(
     interval: float,
 ) -> AsyncIterator[None]:
     """Keep the JetStream gauges current while the block runs."""
-    task = asyncio.create_task(_refresh(conn, subjects, durable, metrics, interval))
+    stop = asyncio.Event()
+    task = asyncio.create_task(_refresh(conn, subjects, durable, metrics, interval, stop))
     try:
         yield
     finally:
+        # Not cancellation alone: nats-py swallows a CancelledError that lands while it
+        # flushes a request, and a poll loop that missed its cancel never ended (a collector
+        # shutdown hung until the test timed out). The event ends it at its next turn.
+        stop.set()
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await asyncio.wait({task}, timeout=_STOP_SECONDS)
