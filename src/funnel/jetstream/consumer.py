@@ -290,13 +290,17 @@ class PullConsumer:
 
     async def _handle(self, received: list[Received]) -> None:
         deliveries = [item.delivery for item in received]
-        heartbeat = asyncio.create_task(self._keep_in_progress(received))
+        handled = asyncio.Event()
+        heartbeat = asyncio.create_task(self._keep_in_progress(received, handled))
         try:
             failed = await self._handler(deliveries)
         except Exception as exc:  # the handler's failure is data for the retry decision
             await self._retry_later(received, exc)
             return
         finally:
+            # The event, not the cancel alone, ends the loop: nats-py swallows a cancellation
+            # that lands while it flushes a publish.
+            handled.set()
             heartbeat.cancel()
         poison = {item.delivery.stream_sequence: item.error for item in failed}
         done: list[Received] = []
@@ -310,9 +314,11 @@ class PullConsumer:
         if done:
             self._observer.on_acked([item.delivery for item in done])
 
-    async def _keep_in_progress(self, received: list[Received]) -> None:
-        while True:
-            await asyncio.sleep(self._progress_interval)
+    async def _keep_in_progress(self, received: list[Received], handled: asyncio.Event) -> None:
+        while not handled.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(handled.wait(), self._progress_interval)
+                return
             await in_progress(received, self._durable)
 
     async def _retry_later(self, received: list[Received], exc: Exception) -> None:
