@@ -3,9 +3,8 @@
 Rows are copied (binary COPY) into a session-local staging table, then moved into `events`
 with one `INSERT`; if any of them is stored already, with `ON CONFLICT (event_id) DO NOTHING`
 instead: a redelivered or duplicate event is skipped by the primary key, so storing the same
-batch twice stores it once. The rows that
-were new land in the temporary table `_new_events`, from which the report summaries are
-updated in the same transaction.
+batch twice stores it once. The rows that were new land in the temporary table
+`_new_events`, from which the report summaries are updated in the same transaction.
 """
 
 from collections.abc import Sequence
