@@ -6,10 +6,11 @@ Revises: 0004_byte_order_ids
 The write path is its only reader: every new event asks whether its user has another event
 of the same source, an equality probe. User ids arrive in random order, so the B-tree on
 `(user_id, occurred_at)` took a random page per insert and per probe; at millions of rows it
-no longer fit in shared buffers and PostgreSQL spent a third of its CPU writing out and
-reading back pages. A hash index holds a 4-byte hash per row, a third of the B-tree's size.
-Measured on the write path (3,000-event transactions, both sources, embedded server): backend
-CPU per event at 1.5M rows 25.2 -> 23.2 us, the probe 3.3 -> 2.5 us.
+no longer fit in shared buffers, and PostgreSQL spent a third of its CPU in write and read
+system calls (the WAL's, and pages written out and read back). A hash index holds a 4-byte
+hash per row, a third of the B-tree's size. Measured on the write path (3,000-event
+transactions, both sources, embedded server): backend CPU per event at 1.5M rows
+25.2 -> 23.2 us, the probe 3.3 -> 2.5 us.
 """
 
 from alembic import op
