@@ -5,8 +5,8 @@ One poll feeds every JetStream gauge of the dashboards and alerts, so they need 
 exporter; each collector replica polls, and the stream figures they report are the same.
 """
 
-import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Final
 
@@ -14,15 +14,18 @@ import structlog
 
 from funnel.collector.metrics import CollectorMetrics
 from funnel.events import Subjects
-from funnel.jetstream import JetStreamConnection, JetStreamError, consumer_info, stream_status
+from funnel.jetstream import (
+    JetStreamConnection,
+    JetStreamError,
+    consumer_info,
+    periodically,
+    stream_status,
+)
 
 _log = structlog.get_logger(__name__)
 
 # Gauges carry the contract's stream names, whatever the namespace (tests, shared servers).
 _CONTRACT: Final = Subjects()
-
-# Longest a poll in flight may delay shutdown: JetStream API requests time out sooner.
-_STOP_SECONDS: Final = 10.0
 
 _Read = Callable[[JetStreamConnection, Subjects, str, CollectorMetrics], Awaitable[None]]
 
@@ -69,20 +72,6 @@ async def poll_jetstream(
             _log.debug("jetstream_status_failed", error=str(exc))
 
 
-async def _refresh(
-    conn: JetStreamConnection,
-    subjects: Subjects,
-    durable: str,
-    metrics: CollectorMetrics,
-    interval: float,
-    stop: asyncio.Event,
-) -> None:
-    while not stop.is_set():
-        await poll_jetstream(conn, subjects, durable, metrics)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval)
-
-
 @contextlib.asynccontextmanager
 async def tracking_jetstream(
     conn: JetStreamConnection,
@@ -92,14 +81,6 @@ async def tracking_jetstream(
     interval: float,
 ) -> AsyncIterator[None]:
     """Keep the JetStream gauges current while the block runs."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(_refresh(conn, subjects, durable, metrics, interval, stop))
-    try:
+    poll = functools.partial(poll_jetstream, conn, subjects, durable, metrics)
+    async with periodically(poll, interval, immediately=True):
         yield
-    finally:
-        # Not cancellation alone: nats-py swallows a CancelledError that lands while it
-        # flushes a request, and a poll loop that missed its cancel never ended (a collector
-        # shutdown hung until the test timed out). The event ends it at its next turn.
-        stop.set()
-        task.cancel()
-        await asyncio.wait({task}, timeout=_STOP_SECONDS)

@@ -41,6 +41,7 @@ from funnel.jetstream.message import (
     Failed,
     OutboundMessage,
 )
+from funnel.jetstream.periodic import periodically
 from funnel.jetstream.publisher import Publisher
 from funnel.jetstream.stored import StoredMessage, delete_message, get_message, read_messages
 from funnel.jetstream.stream import (
@@ -103,6 +104,7 @@ __all__ = [
     "events_stream",
     "get_message",
     "json_batches",
+    "periodically",
     "read_dead_letter",
     "read_messages",
     "stream_exists",

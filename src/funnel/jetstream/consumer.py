@@ -22,6 +22,7 @@ them; under a backlog every fetch fills at once and they still work in parallel.
 
 import asyncio
 import contextlib
+import functools
 from enum import Enum
 from typing import Final
 
@@ -41,6 +42,7 @@ from funnel.jetstream.errors import (
     translated,
 )
 from funnel.jetstream.handler import BatchHandler, ConsumerObserver, NoObserver
+from funnel.jetstream.periodic import periodically
 from funnel.jetstream.publisher import Publisher
 from funnel.jetstream.settlement import Received, ack, in_progress, nak, take_buffered, term
 from funnel.observability import bound_correlation_id
@@ -290,18 +292,13 @@ class PullConsumer:
 
     async def _handle(self, received: list[Received]) -> None:
         deliveries = [item.delivery for item in received]
-        handled = asyncio.Event()
-        heartbeat = asyncio.create_task(self._keep_in_progress(received, handled))
+        still_working = functools.partial(in_progress, received, self._durable)
         try:
-            failed = await self._handler(deliveries)
+            async with periodically(still_working, self._progress_interval):
+                failed = await self._handler(deliveries)
         except Exception as exc:  # the handler's failure is data for the retry decision
             await self._retry_later(received, exc)
             return
-        finally:
-            # The event, not the cancel alone, ends the loop: nats-py swallows a cancellation
-            # that lands while it flushes a publish.
-            handled.set()
-            heartbeat.cancel()
         poison = {item.delivery.stream_sequence: item.error for item in failed}
         done: list[Received] = []
         for item in received:
@@ -313,13 +310,6 @@ class PullConsumer:
         await ack(done, self._durable)
         if done:
             self._observer.on_acked([item.delivery for item in done])
-
-    async def _keep_in_progress(self, received: list[Received], handled: asyncio.Event) -> None:
-        while not handled.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(handled.wait(), self._progress_interval)
-                return
-            await in_progress(received, self._durable)
 
     async def _retry_later(self, received: list[Received], exc: Exception) -> None:
         error = _describe(exc)
