@@ -1,5 +1,6 @@
 """The bulk write path: typed rows, each event stored once, inside the caller's transaction."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -80,6 +81,33 @@ async def test_duplicates_inside_one_batch_are_stored_once(conn: asyncpg.Connect
         inserted = await store_events(conn, rows_of([event, event, facebook_event()]))
     assert inserted == 2
     assert await _count(conn) == 2
+
+
+@pytest.mark.parametrize(("first_commits", "second_inserts"), [(True, 0), (False, 1)])
+async def test_an_event_stored_by_two_writers_at_once_is_one_row(
+    conn: asyncpg.Connection, database_url: str, first_commits: bool, second_inserts: int
+) -> None:
+    """A second writer of the same event waits for the first and then skips it, or stores
+    it if the first rolls back; either way both calls succeed and the event is one row."""
+    shared = rows_of([facebook_event()])
+    other = await asyncpg.connect(database_url)
+    try:
+        first = conn.transaction()
+        await first.start()
+        assert await store_events(conn, rows_of([facebook_event()]) + shared) == 2
+
+        async def second() -> int:
+            async with other.transaction():
+                return await store_events(other, shared)
+
+        waiting = asyncio.create_task(second())
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # held by the first writer's uncommitted row
+        await (first.commit() if first_commits else first.rollback())
+        assert await asyncio.wait_for(waiting, timeout=10) == second_inserts
+    finally:
+        await other.close()
+    assert await _count(conn) == (2 if first_commits else 1)
 
 
 async def test_new_rows_are_visible_to_summaries_in_the_transaction(
