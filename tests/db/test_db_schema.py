@@ -59,7 +59,7 @@ async def test_status_fails_when_behind(database_url: str) -> None:
 
 
 async def test_events_table_has_report_indexes(database_url: str) -> None:
-    """The events table carries the event id constraint and the indexes the reports rely on."""
+    """The events table carries the primary key and the indexes the reports rely on."""
     await run_migrations(database_url)
     conn = await asyncpg.connect(database_url)
     try:
@@ -67,7 +67,7 @@ async def test_events_table_has_report_indexes(database_url: str) -> None:
     finally:
         await conn.close()
     assert {row["indexname"] for row in rows} >= {
-        "ex_events_event_id",
+        "pk_events",
         "ix_events_source_occurred_at",
         "ix_events_user_id",
         "ix_events_revenue",

@@ -18,7 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, ExcludeConstraint
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 
 # Names every constraint and index the same way in migrations and here.
 metadata: Final = MetaData(
@@ -34,7 +34,7 @@ events: Final = Table(
     "events",
     metadata,
     # Ids compare as bytes (0004): they are matched, never sorted for people.
-    Column("event_id", Text(collation="C"), nullable=False),
+    Column("event_id", Text(collation="C"), primary_key=True),
     Column("occurred_at", TIMESTAMP(timezone=True), nullable=False),
     Column("received_at", TIMESTAMP(timezone=True), nullable=False),
     Column("source", Text, nullable=False),
@@ -56,8 +56,6 @@ events: Final = Table(
     Column("correlation_id", Text),
     Column("payload", JSONB, nullable=False),
     CheckConstraint("source IN ('facebook', 'tiktok')", name="source"),
-    # One row per event id, kept by a hash index: random ids made the B-tree key slow (0006).
-    ExcludeConstraint(("event_id", "="), name="ex_events_event_id", using="hash"),
     # 0003 dropped `ix_events_occurred_at` and the two 0001 transaction indexes: others cover them.
     Index("ix_events_source_occurred_at", "source", "occurred_at"),
     # The repeat-user probe's equality lookups only (0005).
