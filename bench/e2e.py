@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.e2e [--pattern publisher|steady] [--rate 50000] [--seconds 120]
                                   [--min 1000] [--max 50000] [--samples 20]
-                                  [--nats-sync always|default|1s]
+                                  [--nats-sync always|default|1s] [--pregenerate]
 
 Starts what `funnel up` starts (embedded NATS and PostgreSQL in a temporary directory unless
 `NATS_URL` / `DATABASE_URL` are set, `funnel migrate`, gateway, both collectors, reporter, as
@@ -18,6 +18,11 @@ of N events (`publisher`: N uniform in min..max, one corrupted event on ~10% of 
 - CPU seconds and peak RSS per process (PostgreSQL: all its processes, proportional set size);
 - at the end, once nothing is left to store: rows in `events` == accepted events (no loss,
   no duplicate) and the summaries count each row once.
+
+The driver stands in for the publisher, which runs on its own machine in production; with
+`--pregenerate` it makes every request body before the load starts (and before any CPU is
+counted), so during the run it only sends them and the services get the CPU the publisher's
+generation would otherwise take from them.
 
 Everything, this driver included, shares the machine's cores: figures move with whatever
 else it is doing.
@@ -114,24 +119,36 @@ async def _post(
     load.pending.update(dict.fromkeys(picked, answered))
 
 
-async def _drive(url: str, args: argparse.Namespace, load: _Load) -> None:
-    """One request a second for `args.seconds`, each sent whether or not others are answered."""
+_Request = tuple[int, bytes, list[str]]  # events, body, sampled event ids
+
+
+def _requests(args: argparse.Namespace) -> Iterator[_Request]:
+    """The requests of the whole run, one a second, made as they are asked for."""
     rng = random.Random(args.seed)
-    pool = await asyncio.to_thread(EventPool, rng)
+    pool = EventPool(rng)
+    for _ in range(args.seconds):
+        count = args.rate if args.pattern == "steady" else rng.randint(args.min, args.max)
+        body, picked = _body(pool, rng, count, args.samples)
+        yield count, body, picked
+
+
+async def _drive(url: str, requests: Iterator[_Request], load: _Load) -> None:
+    """One request a second, each sent whether or not others are answered."""
     in_flight: set[asyncio.Task[None]] = set()
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), limits=limits) as client:
         load.first_sent = start = time.perf_counter()
-        for tick in range(args.seconds):
-            count = args.rate if args.pattern == "steady" else rng.randint(args.min, args.max)
-            body, picked = await asyncio.to_thread(_body, pool, rng, count, args.samples)
+        tick = 0
+        while (request := await asyncio.to_thread(next, requests, None)) is not None:
+            count, body, picked = request
             load.requests += 1
             load.last_sent = time.perf_counter()
             load.sent += count
             task = asyncio.create_task(_post(client, url, body, picked, load))
             in_flight.add(task)
             task.add_done_callback(in_flight.discard)
-            await asyncio.sleep(max(0.0, start + tick + 1 - time.perf_counter()))
+            tick += 1
+            await asyncio.sleep(max(0.0, start + tick - time.perf_counter()))
         await asyncio.gather(*in_flight)
 
 
@@ -295,7 +312,8 @@ def _rows(
         if args.pattern == "steady"
         else f"publisher {args.min:,}..{args.max:,}"
     )
-    yield "pattern", f"{pattern} every 1 s for {offered} s"
+    made = "made before the run" if args.pregenerate else "made as sent"
+    yield "pattern", f"{pattern} every 1 s for {offered} s, bodies {made}"
     yield "nats sync_interval", args.nats_sync if not args.given_nats else "given server (NATS_URL)"
     # A driver short of CPU draws its requests late: the load offered was then lighter.
     yield "requests sent over", f"{load.last_sent - load.first_sent + 1:.1f} s"
@@ -397,6 +415,10 @@ async def _run(args: argparse.Namespace, scratch: Path) -> None:
             logs = args.logs or scratch
             logs.mkdir(parents=True, exist_ok=True)
             async with _services(env, logs) as (url, processes):
+                requests = _requests(args)
+                if args.pregenerate:
+                    # Before anything is measured: the run then counts sending, not making.
+                    requests = iter(await asyncio.to_thread(list, requests))
                 baseline = await _committed(conn)
                 rows_before = await conn.fetchval("SELECT count(*) FROM events")
                 watched: dict[str, Any] = {
@@ -410,7 +432,7 @@ async def _run(args: argparse.Namespace, scratch: Path) -> None:
                     asyncio.create_task(_watch_lag(endpoints.database_url, load, stop)),
                 ]
                 machine_before = _machine_busy()
-                await _drive(url, args, load)
+                await _drive(url, requests, load)
                 committed_offered = await _committed(conn) - baseline
                 print(f"load done; waiting for {load.accepted:,} events to be stored", flush=True)
                 last, quiet_since = -1, time.perf_counter()
@@ -450,6 +472,12 @@ def main() -> None:
         "--drain-timeout", type=float, default=60.0, help="give up after no progress"
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--pregenerate",
+        action="store_true",
+        help="make every request body before the load starts (the publisher's own CPU is "
+        "then not taken from the services during the run)",
+    )
     parser.add_argument("--logs", type=Path, help="keep the services' logs in this directory")
     parser.add_argument(
         "--nats-sync",
