@@ -123,9 +123,16 @@ _Request = tuple[int, bytes, list[str]]  # events, body, sampled event ids
 
 
 def _requests(args: argparse.Namespace) -> Iterator[_Request]:
-    """The requests of the whole run, one a second, made as they are asked for."""
+    """The requests of the whole run, one a second, made as they are asked for.
+
+    The event pool is built here, at once: built on the first request instead, it would
+    delay that request past the moment the run's clock starts.
+    """
     rng = random.Random(args.seed)
-    pool = EventPool(rng)
+    return _made(args, EventPool(rng), rng)
+
+
+def _made(args: argparse.Namespace, pool: EventPool, rng: random.Random) -> Iterator[_Request]:
     for _ in range(args.seconds):
         count = args.rate if args.pattern == "steady" else rng.randint(args.min, args.max)
         body, picked = _body(pool, rng, count, args.samples)
@@ -415,7 +422,7 @@ async def _run(args: argparse.Namespace, scratch: Path) -> None:
             logs = args.logs or scratch
             logs.mkdir(parents=True, exist_ok=True)
             async with _services(env, logs) as (url, processes):
-                requests = _requests(args)
+                requests = await asyncio.to_thread(_requests, args)
                 if args.pregenerate:
                     # Before anything is measured: the run then counts sending, not making.
                     requests = iter(await asyncio.to_thread(list, requests))
