@@ -1,0 +1,141 @@
+"""PostgreSQL's CPU per stored event, statement by statement, at given transaction sizes.
+
+    .venv/bin/python -m bench.statements [--fill 200000] [--events 80000]
+                                          [--sizes 1000,2000,10000]
+
+One connection fills a scratch database with `--fill` events through `store_events`, then
+stores `--events` more at each transaction size, running the steps of `store_events` and
+`update_summaries` one statement at a time (Facebook and TikTok batches alternate). For
+each step it prints the CPU its backend process spent per event: the server must run on
+this machine, so that the backend's CPU can be read. Without `DATABASE_URL` an embedded
+server is started (fsync on, as `funnel up`). One writer, no other load: under `bench.e2e`
+eight writers share the cores with the services and the same steps cost more.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import os
+import random
+import tempfile
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+import asyncpg
+import psutil
+
+from bench.collector import _scratch_database
+from funnel.db import EventRow, ingest, store_events, summaries, wire_row
+from funnel.db.rows import COLUMNS
+from funnel.db.schema import run_migrations
+from funnel.events import SOURCES
+from funnel.local import EmbeddedPostgres
+from funnel.publisher import EventPool
+
+# The statements of `update_summaries`, in its order, each timed on its own.
+_SUMMARY_STEPS: Final = (
+    ("lock", summaries._LOCK_SOURCES),
+    ("repeat-user probe", summaries._ADD_REPEATS),
+    ("event counts", summaries._count_events("_new_events", summaries.EVENT_GRAINS)),
+    ("audience facts", summaries._count_audience("_new_events", summaries.AUDIENCE_GRAINS)),
+    ("campaign totals", summaries._add_campaigns("_new_events")),
+)
+
+
+class _Rows:
+    """Batches of rows of one source at a time, alternating sources."""
+
+    def __init__(self) -> None:
+        self._pool = EventPool(random.Random(11))
+        self._turn = 0
+        self._received_at = datetime.now(UTC)
+
+    def batch(self, size: int) -> list[EventRow]:
+        source = SOURCES[self._turn % len(SOURCES)]
+        self._turn += 1
+        rows: list[EventRow] = []
+        while len(rows) < size:
+            events = self._pool.batch(2 * (size - len(rows)))
+            rows += [wire_row(e, None, self._received_at) for e in events if e["source"] == source]
+        return rows[:size]
+
+
+async def _timed_steps(conn: asyncpg.Connection, rows: list[EventRow]) -> dict[str, float]:
+    """One transaction storing `rows`, step by step: backend CPU seconds per step."""
+    backend = psutil.Process(await conn.fetchval("SELECT pg_backend_pid()"))
+    spent: dict[str, float] = {}
+
+    async def step(name: str, run: Callable[[], Awaitable[object]]) -> None:
+        before = backend.cpu_times()
+        await run()
+        after = backend.cpu_times()
+        spent[name] = after.user + after.system - before.user - before.system
+
+    transaction = conn.transaction()
+    await transaction.start()
+    await step("prepare", lambda: conn.execute(ingest._PREPARE))
+    await step(
+        "COPY into staging",
+        lambda: conn.copy_records_to_table(ingest._STAGING, records=rows, columns=COLUMNS),
+    )
+    await step("INSERT into events", lambda: conn.execute(ingest._MOVE_ALL_NEW))
+    for name, statement in _SUMMARY_STEPS:
+        await step(name, functools.partial(conn.execute, statement))
+    await step("COMMIT", transaction.commit)
+    return spent
+
+
+def _print_size(size: int, stored: int, totals: dict[str, float]) -> None:
+    # A step shorter than the clock's tick can read a hair below zero.
+    per_event = {name: max(seconds, 0.0) / stored * 1e6 for name, seconds in totals.items()}
+    cells = "  ".join(f"{name} {us:.1f}" for name, us in per_event.items())
+    total = sum(totals.values()) / stored * 1e6
+    print(f"{size:>6,} a transaction: total {total:.1f}  {cells}")
+
+
+async def _bench(server_url: str, args: argparse.Namespace) -> None:
+    async with _scratch_database(server_url) as database_url:
+        await run_migrations(database_url)
+        conn = await asyncpg.connect(database_url, server_settings={"jit": "off"})
+        try:
+            rows = _Rows()
+            for _ in range(args.fill // 5_000):
+                async with conn.transaction():
+                    await store_events(conn, rows.batch(5_000))
+            await conn.execute("CHECKPOINT")
+            print(f"filled with {args.fill:,} events; backend CPU in us per event:")
+            for size in args.sizes:
+                totals: defaultdict[str, float] = defaultdict(float)
+                for _ in range(max(1, args.events // size)):
+                    for name, seconds in (await _timed_steps(conn, rows.batch(size))).items():
+                        totals[name] += seconds
+                _print_size(size, max(1, args.events // size) * size, totals)
+        finally:
+            await conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fill", type=int, default=200_000, help="events stored first")
+    parser.add_argument("--events", type=int, default=80_000, help="events timed per size")
+    parser.add_argument(
+        "--sizes",
+        type=lambda text: [int(size) for size in text.split(",")],
+        default=[1_000, 2_000, 10_000],
+        help="events per transaction, comma-separated",
+    )
+    args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        server_url = os.environ.get("DATABASE_URL")
+        if server_url is None:
+            store = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            server_url = stack.enter_context(EmbeddedPostgres(store / "pg")).url
+        asyncio.run(_bench(server_url, args))
+
+
+if __name__ == "__main__":
+    main()
