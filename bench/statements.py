@@ -23,7 +23,6 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
 
 import asyncpg
 import psutil
@@ -35,15 +34,6 @@ from funnel.db.schema import run_migrations
 from funnel.events import SOURCES
 from funnel.local import EmbeddedPostgres
 from funnel.publisher import EventPool
-
-# The statements of `update_summaries`, in its order, each timed on its own.
-_SUMMARY_STEPS: Final = (
-    ("lock", summaries._LOCK_SOURCES),
-    ("repeat-user probe", summaries._ADD_REPEATS),
-    ("event counts", summaries._count_events("_new_events", summaries.EVENT_GRAINS)),
-    ("audience facts", summaries._count_audience("_new_events", summaries.AUDIENCE_GRAINS)),
-    ("campaign totals", summaries._add_campaigns("_new_events")),
-)
 
 
 class _Rows:
@@ -83,7 +73,7 @@ async def _timed_steps(conn: asyncpg.Connection, rows: list[EventRow]) -> dict[s
         lambda: conn.copy_records_to_table(ingest._STAGING, records=rows, columns=COLUMNS),
     )
     await step("INSERT into events", lambda: conn.execute(ingest._MOVE_ALL_NEW))
-    for name, statement in _SUMMARY_STEPS:
+    for name, statement in summaries.UPDATE_STEPS:
         await step(name, functools.partial(conn.execute, statement))
     await step("COMMIT", transaction.commit)
     return spent
@@ -93,8 +83,7 @@ def _print_size(size: int, stored: int, totals: dict[str, float]) -> None:
     # A step shorter than the clock's tick can read a hair below zero.
     per_event = {name: max(seconds, 0.0) / stored * 1e6 for name, seconds in totals.items()}
     cells = "  ".join(f"{name} {us:.1f}" for name, us in per_event.items())
-    total = sum(totals.values()) / stored * 1e6
-    print(f"{size:>6,} a transaction: total {total:.1f}  {cells}")
+    print(f"{size:>6,} a transaction: total {sum(per_event.values()):.1f}  {cells}")
 
 
 async def _bench(server_url: str, args: argparse.Namespace) -> None:
@@ -109,11 +98,12 @@ async def _bench(server_url: str, args: argparse.Namespace) -> None:
             await conn.execute("CHECKPOINT")
             print(f"filled with {args.fill:,} events; backend CPU in us per event:")
             for size in args.sizes:
+                batches = max(1, args.events // size)
                 totals: defaultdict[str, float] = defaultdict(float)
-                for _ in range(max(1, args.events // size)):
+                for _ in range(batches):
                     for name, seconds in (await _timed_steps(conn, rows.batch(size))).items():
                         totals[name] += seconds
-                _print_size(size, max(1, args.events // size) * size, totals)
+                _print_size(size, batches * size, totals)
         finally:
             await conn.close()
 

@@ -214,15 +214,16 @@ _ADD_REPEATS: Final = f"""
     ON CONFLICT (event_id) DO NOTHING
 """
 
-_UPDATE: Final = ";".join(
-    [
-        _LOCK_SOURCES,
-        _ADD_REPEATS,
-        _count_events("_new_events", EVENT_GRAINS),
-        _count_audience("_new_events", AUDIENCE_GRAINS),
-        _add_campaigns("_new_events"),
-    ]
+#: The statements `update_summaries` runs, in order, each named (`bench.statements` times them).
+UPDATE_STEPS: Final[tuple[tuple[str, str], ...]] = (
+    ("lock", _LOCK_SOURCES),
+    ("repeat-user probe", _ADD_REPEATS),
+    ("event counts", _count_events("_new_events", EVENT_GRAINS)),
+    ("audience facts", _count_audience("_new_events", AUDIENCE_GRAINS)),
+    ("campaign totals", _add_campaigns("_new_events")),
 )
+
+_UPDATE: Final = ";".join(statement for _, statement in UPDATE_STEPS)
 
 
 # From scratch: the same statements over all of `events`; every grain still comes from one
