@@ -5,16 +5,19 @@ rejected ones (with their field errors), both in input order. It is synchronous 
 CPU-bound (50,000 events in well under half a second); callers on an event loop run it in a
 thread or in chunks.
 
-Speed comes from two choices, measured in `bench/validation.py`:
+An element is either its JSON text (`bytes`, as `split_array` cuts them from a body or a
+message) or a parsed JSON value. Speed comes from three choices, measured in
+`bench/validation.py`:
 - each element is judged against a *verdict* schema derived from the `Event` models: the
   same rules, in pydantic-core, but yielding plain dicts, which cost half as much as model
-  instances; the model of a valid event is built when `ValidEvent.event` is first read (a
-  gateway never reads it), or instead of the verdict with `models=True` (a collector does);
+  instances; the model of a valid event is built only when `ValidEvent.event` is read;
+- a JSON text is validated as JSON, by pydantic-core's own parser, in one step: cheaper than
+  parsing it into Python objects first, and its bytes can be passed on unchanged;
 - one element at a time, with the cyclic garbage collector paused: a publisher's array is
-  hundreds of thousands of acyclic containers, and the collections that the verdicts and
-  models would trigger, each walking all of them, cost more than the validation itself.
-  Only an invalid element is validated again, against the models, so its errors read
-  exactly as `validate_event`'s.
+  hundreds of thousands of acyclic containers, and the collections that the verdicts would
+  trigger, each walking all of them, cost more than the validation itself.
+Only an invalid element is validated again, parsed, against the models, so its errors read
+exactly as `validate_event`'s.
 """
 
 import gc
@@ -23,9 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
+import orjson
 from pydantic import ValidationError
 from pydantic_core import CoreSchema, SchemaValidator, core_schema
 
+from funnel.events.elements import parse_json
 from funnel.events.errors import FieldError, field_errors
 from funnel.events.event import EVENT_ADAPTER, Event
 from funnel.events.source import Source
@@ -33,12 +38,33 @@ from funnel.events.source import Source
 
 @dataclass(slots=True)
 class ValidEvent:
-    """An element that passed: its position, its source, and the JSON object as it came."""
+    """An element that passed: its position, its source, and its values as validated.
+
+    `verdict` holds every field (snake_case names, defaults filled in). `json` is the
+    element's JSON text: the bytes that came when it came as text, else as orjson writes
+    the parsed value; `raw` is the parsed JSON object.
+    """
 
     index: int
     source: Source
-    raw: dict[str, Any]
+    verdict: dict[str, Any]
+    _json: bytes | None = field(default=None, repr=False, compare=False)
+    _raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     _event: Event | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def json(self) -> bytes:
+        """The element's JSON text."""
+        if self._json is None:
+            self._json = orjson.dumps(self._raw)
+        return self._json
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The element as a parsed JSON object (camelCase keys, as on the wire)."""
+        if self._raw is None:
+            self._raw = cast(dict[str, Any], orjson.loads(self.json))
+        return self._raw
 
     @property
     def event(self) -> Event:
@@ -122,7 +148,8 @@ class _CollectorPause:
 _COLLECTOR_PAUSE: Final = _CollectorPause()
 
 
-def _reject(index: int, raw: object) -> Rejected:
+def _reject(index: int, item: object) -> Rejected:
+    raw = _parsed(item) if isinstance(item, bytes) else item
     try:
         EVENT_ADAPTER.validate_python(raw)
     except ValidationError as exc:
@@ -131,23 +158,31 @@ def _reject(index: int, raw: object) -> Rejected:
     return Rejected(index, raw, [FieldError("", "Input did not validate as an event")])
 
 
-def validate_events(items: Sequence[object], *, models: bool = False) -> Validation:
-    """Validate each element of a parsed JSON array as an `Event`, independently.
+def _parsed(text: bytes) -> object:
+    try:
+        return parse_json(text)
+    except ValueError:
+        return text.decode(errors="replace")
 
-    With `models`, every valid event's model is built now (a collector reads them all);
-    without, each is built when `ValidEvent.event` is first read (a gateway never does).
+
+def validate_events(items: Sequence[object]) -> Validation:
+    """Validate each element of a JSON array as an `Event`, independently.
+
+    A `bytes` item is an element's JSON text; any other item is a parsed JSON value.
     """
     outcome = Validation()
     valid, rejected = outcome.valid, outcome.rejected
-    check = EVENT_ADAPTER.validate_python if models else _VERDICT.validate_python
     with _COLLECTOR_PAUSE:
-        for index, raw in enumerate(items):
+        for index, item in enumerate(items):
             try:
-                result = check(raw)
+                if isinstance(item, bytes):
+                    verdict = _VERDICT.validate_json(item)
+                    event = ValidEvent(index, verdict["source"], verdict, _json=item)
+                else:
+                    verdict = _VERDICT.validate_python(item)
+                    event = ValidEvent(index, verdict["source"], verdict, _raw=cast(Any, item))
             except ValidationError:
-                rejected.append(_reject(index, raw))
+                rejected.append(_reject(index, item))
                 continue
-            raw_event = cast(dict[str, Any], raw)
-            event = result if models else None
-            valid.append(ValidEvent(index, raw_event["source"], raw_event, event))
+            valid.append(event)
     return outcome
