@@ -268,3 +268,21 @@ def test_production_nats_is_a_three_node_cluster(compose: dict[str, Any]) -> Non
         assert _environment(services[name])["STREAM_REPLICAS"] == "3"
     for name in ("gateway", "fb-collector", "ttk-collector"):
         assert set(nodes) <= set(services[name]["depends_on"])
+
+
+def _bytes(size: str) -> int:
+    """`320MiB`, `2G`, `512M` as bytes (Go's and compose's spellings)."""
+    match = re.fullmatch(r"(\d+)([KMG])(?:i?B)?", size)
+    assert match is not None, size
+    return int(match[1]) << 10 * " KMG".index(match[2])
+
+
+def test_nats_nodes_bound_their_heap_below_their_memory(compose: dict[str, Any]) -> None:
+    """Every NATS node sets GOMEMLIMIT, below the container's memory limit when it has one."""
+    nodes = {n: s for n, s in _services(compose).items() if _image_name(s) == "nats"}
+    for name, service in nodes.items():
+        limit = service.get("environment", {}).get("GOMEMLIMIT")
+        assert limit, f"{name} sets no GOMEMLIMIT"
+        memory = service.get("deploy", {}).get("resources", {}).get("limits", {}).get("memory")
+        if memory is not None:
+            assert _bytes(limit) <= 0.8 * _bytes(memory), (name, limit, memory)

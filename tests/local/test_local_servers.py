@@ -7,6 +7,7 @@ import asyncpg
 import nats
 
 from funnel.local import EmbeddedNats
+from funnel.local.nats import MEMORY_LIMIT
 from funnel.local.servers import LocalServers
 
 
@@ -59,3 +60,16 @@ async def test_a_stale_nats_server_on_the_store_is_replaced(tmp_path: Path) -> N
             await nc.close()
     finally:
         stale.stop()
+
+
+def test_embedded_nats_bounds_its_heap(tmp_path: Path) -> None:
+    """The embedded server runs with Go's soft memory limit, so a backlog does not grow it
+    past the memory target."""
+    server = EmbeddedNats(tmp_path / "nats")
+    server.start()
+    try:
+        assert server.pid is not None
+        environ = Path(f"/proc/{server.pid}/environ").read_bytes().split(b"\0")
+        assert f"GOMEMLIMIT={MEMORY_LIMIT}".encode() in environ
+    finally:
+        server.stop()

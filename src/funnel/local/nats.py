@@ -5,6 +5,7 @@ config file shipped beside this module (fsync before every acknowledgement), wit
 listen address, port and store directory given on the command line.
 """
 
+import os
 import shutil
 import socket
 import subprocess
@@ -15,6 +16,12 @@ from types import TracebackType
 from typing import Self
 
 CONFIG_FILE = Path(__file__).with_name("nats-server.conf")
+
+# The Go runtime's soft memory limit: past it the garbage collector runs harder instead of
+# letting the heap grow. Holding a backlog, the server's peak RSS reached 444-503 MB under
+# bench.e2e without it, 323 MB with it, for the same CPU. A GOMEMLIMIT in our own
+# environment wins.
+MEMORY_LIMIT = "320MiB"
 
 
 class EmbeddedServerError(RuntimeError):
@@ -115,6 +122,7 @@ class EmbeddedNats:
         with self.log_file.open("ab") as output:
             self._process = subprocess.Popen(
                 args,
+                env={"GOMEMLIMIT": MEMORY_LIMIT, **os.environ},
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,
