@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from funnel.db.rows import EventRow, wire_row
+from funnel.db.rows import EventRow, to_row
 from funnel.events.validation import validate_events
 
 
@@ -85,4 +85,6 @@ def rows_of(raws: list[dict[str, Any]], correlation_id: str | None = "corr-1") -
     validation = validate_events(raws)
     assert validation.rejected == []
     received_at = datetime.now(UTC)
-    return [wire_row(valid, correlation_id, received_at) for valid in validation.valid]
+    return [
+        to_row(valid.event, valid.raw, correlation_id, received_at) for valid in validation.valid
+    ]

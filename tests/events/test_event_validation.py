@@ -2,12 +2,10 @@
 
 import copy
 import gc
-import json
 import random
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -53,42 +51,15 @@ def test_valid_events_carry_their_source_and_model() -> None:
         assert valid.event.event_id == original["eventId"]
 
 
-def test_json_texts_get_the_verdicts_of_their_values() -> None:
-    """Elements given as JSON texts are judged as their parsed values are: the same valid
-    events (their text kept byte for byte) and the same rejections, with the same errors."""
-    rng = random.Random(12)
-    items: list[object] = list(_publisher_array(3_000, seed=4))
-    for index in rng.sample(range(3_000), 60):
-        item = items[index]
-        assert isinstance(item, dict)
-        items[index] = corrupt(item, rng)
-    items[5] = [1, 2]
-    texts = [orjson.dumps(item) for item in items]
-    parsed, from_text = validate_events(items), validate_events(texts)
-    assert len(from_text.rejected) >= 60
-    assert from_text.rejected == parsed.rejected
-    assert [(v.index, v.source, v.verdict) for v in from_text.valid] == [
-        (v.index, v.source, v.verdict) for v in parsed.valid
-    ]
-    for valid in from_text.valid:
-        assert valid.json is texts[valid.index]
-        assert valid.raw == items[valid.index]
-        assert valid.event == validate_event(items[valid.index])
-
-
-def test_odd_json_texts_are_rejected_with_their_parsed_value() -> None:
-    """A text orjson cannot parse (a number past a double) or no JSON at all is rejected, and
-    the rejection holds what the lenient parser read, or the text itself."""
-    event = sample("facebook", "top")
-    huge = orjson.dumps(event).replace(b'"age":34', b'"age":1e400')
-    assert huge != orjson.dumps(event)
-    validation = validate_events([huge, b"{nope"])
-    assert [r.index for r in validation.rejected] == [0, 1]
-    first, second = validation.rejected
-    assert isinstance(first.raw, dict)
-    assert first.raw["data"]["user"]["age"] == float("inf")
-    assert [e.path for e in first.errors] == ["data.user.age"]
-    assert second.raw == "{nope"
+def test_models_can_be_built_in_the_same_pass() -> None:
+    """With `models=True` each valid event's model is there at once, the same as alone."""
+    items: list[object] = [sample(source, stage) for source, stage in KINDS]
+    items.insert(2, {"eventId": "fb-1"})
+    validation = validate_events(items, models=True)
+    assert [valid.index for valid in validation.valid] == [0, 1, 3, 4]
+    assert [rejected.index for rejected in validation.rejected] == [2]
+    for valid in validation.valid:
+        assert valid.event == validate_event(valid.raw)
 
 
 def test_rejected_elements_name_their_event_id_when_they_have_one() -> None:
@@ -162,8 +133,7 @@ def test_the_array_verdict_always_agrees_with_the_model(
         alone = True
     except InvalidEventError:
         alone = False
-    # The standard library writes integers orjson cannot (2**64).
-    for item in (event, json.dumps(event).encode()):
-        validation = validate_events([item])
+    for models in (False, True):
+        validation = validate_events([event], models=models)
         assert len(validation.valid) == int(alone)
         assert len(validation.rejected) == int(not alone)

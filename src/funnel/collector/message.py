@@ -2,11 +2,9 @@
 
 A message is a JSON array of events of one source. Each event is validated again (the
 stream may hold data from an older gateway, a replay, or anyone with publish rights), so a
-bad event is refused on its own while the rest of its message is stored. Events are
-validated from their JSON texts, which become the stored payloads as they are.
+bad event is refused on its own while the rest of its message is stored.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,7 +12,6 @@ import orjson
 
 from funnel.db import EventRow, UnstorableEventError, wire_row
 from funnel.events import FieldError, Rejected, Source, validate_events
-from funnel.events.elements import split_array
 from funnel.jetstream import Delivery
 
 
@@ -40,8 +37,12 @@ class DecodedMessage:
 
 def decode_message(delivery: Delivery, source: Source, received_at: datetime) -> DecodedMessage:
     """Parse, validate and map one message of `source`; raises `UndecodableMessageError`."""
-    texts = split_array(delivery.data)
-    items: Sequence[object] = _parse(delivery.data) if texts is None else texts
+    try:
+        items = orjson.loads(delivery.data)
+    except orjson.JSONDecodeError as exc:
+        raise UndecodableMessageError(f"not JSON: {exc}") from None
+    if not isinstance(items, list):
+        raise UndecodableMessageError(f"not a JSON array but a {type(items).__name__}")
     decoded = DecodedMessage(delivery, events=len(items))
     validation = validate_events(items)
     decoded.invalid.extend(validation.rejected)
@@ -52,18 +53,7 @@ def decode_message(delivery: Delivery, source: Source, received_at: datetime) ->
             decoded.invalid.append(Rejected(valid.index, valid.raw, [reason]))
             continue
         try:
-            decoded.rows.append(wire_row(valid, correlation_id, received_at))
+            decoded.rows.append(wire_row(valid.raw, correlation_id, received_at))
         except UnstorableEventError as exc:
             decoded.unstorable.append(Rejected(valid.index, valid.raw, [FieldError("", str(exc))]))
     return decoded
-
-
-def _parse(data: bytes) -> list[object]:
-    """The elements of a message the split refused (see `split_array`)."""
-    try:
-        items = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise UndecodableMessageError(f"not JSON: {exc}") from None
-    if not isinstance(items, list):
-        raise UndecodableMessageError(f"not a JSON array but a {type(items).__name__}")
-    return items

@@ -10,7 +10,7 @@ from funnel.db.errors import (
 )
 from funnel.db.ingest import store_events
 from funnel.db.pool import connect_pool
-from funnel.db.rows import COLUMNS, EventRow, UnstorableEventError, wire_row
+from funnel.db.rows import COLUMNS, EventRow, UnstorableEventError, to_row, wire_row
 from funnel.db.schema import head_revisions, migration_status, run_migrations
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "migration_status",
     "run_migrations",
     "store_events",
+    "to_row",
     "translate_errors",
     "wire_row",
 ]

@@ -5,19 +5,16 @@ rejected ones (with their field errors), both in input order. It is synchronous 
 CPU-bound (50,000 events in well under half a second); callers on an event loop run it in a
 thread or in chunks.
 
-An element is either its JSON text (`bytes`, as `split_array` cuts them from a body or a
-message) or a parsed JSON value. Speed comes from three choices, measured in
-`bench/validation.py`:
+Speed comes from two choices, measured in `bench/validation.py`:
 - each element is judged against a *verdict* schema derived from the `Event` models: the
   same rules, in pydantic-core, but yielding plain dicts, which cost half as much as model
-  instances; the model of a valid event is built only when `ValidEvent.event` is read;
-- a JSON text is validated as JSON, by pydantic-core's own parser, in one step: cheaper than
-  parsing it into Python objects first, and its bytes can be passed on unchanged;
+  instances; the model of a valid event is built when `ValidEvent.event` is first read (a
+  gateway never reads it), or instead of the verdict with `models=True` (a collector does);
 - one element at a time, with the cyclic garbage collector paused: a publisher's array is
-  hundreds of thousands of acyclic containers, and the collections that the verdicts would
-  trigger, each walking all of them, cost more than the validation itself.
-Only an invalid element is validated again, parsed, against the models, so its errors read
-exactly as `validate_event`'s.
+  hundreds of thousands of acyclic containers, and the collections that the verdicts and
+  models would trigger, each walking all of them, cost more than the validation itself.
+  Only an invalid element is validated again, against the models, so its errors read
+  exactly as `validate_event`'s.
 """
 
 import gc
@@ -26,11 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
-import orjson
 from pydantic import ValidationError
 from pydantic_core import CoreSchema, SchemaValidator, core_schema
 
-from funnel.events.elements import parse_json
 from funnel.events.errors import FieldError, field_errors
 from funnel.events.event import EVENT_ADAPTER, Event
 from funnel.events.source import Source
@@ -38,33 +33,12 @@ from funnel.events.source import Source
 
 @dataclass(slots=True)
 class ValidEvent:
-    """An element that passed: its position, its source, and its values as validated.
-
-    `verdict` holds every field (snake_case names, defaults filled in). `json` is the
-    element's JSON text: the bytes that came when it came as text, else as orjson writes
-    the parsed value; `raw` is the parsed JSON object.
-    """
+    """An element that passed: its position, its source, and the JSON object as it came."""
 
     index: int
     source: Source
-    verdict: dict[str, Any]
-    _json: bytes | None = field(default=None, repr=False, compare=False)
-    _raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    raw: dict[str, Any]
     _event: Event | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def json(self) -> bytes:
-        """The element's JSON text."""
-        if self._json is None:
-            self._json = orjson.dumps(self._raw)
-        return self._json
-
-    @property
-    def raw(self) -> dict[str, Any]:
-        """The element as a parsed JSON object (camelCase keys, as on the wire)."""
-        if self._raw is None:
-            self._raw = cast(dict[str, Any], orjson.loads(self.json))
-        return self._raw
 
     @property
     def event(self) -> Event:
@@ -148,8 +122,7 @@ class _CollectorPause:
 _COLLECTOR_PAUSE: Final = _CollectorPause()
 
 
-def _reject(index: int, item: object) -> Rejected:
-    raw = _parsed(item) if isinstance(item, bytes) else item
+def _reject(index: int, raw: object) -> Rejected:
     try:
         EVENT_ADAPTER.validate_python(raw)
     except ValidationError as exc:
@@ -158,31 +131,23 @@ def _reject(index: int, item: object) -> Rejected:
     return Rejected(index, raw, [FieldError("", "Input did not validate as an event")])
 
 
-def _parsed(text: bytes) -> object:
-    try:
-        return parse_json(text)
-    except ValueError:
-        return text.decode(errors="replace")
+def validate_events(items: Sequence[object], *, models: bool = False) -> Validation:
+    """Validate each element of a parsed JSON array as an `Event`, independently.
 
-
-def validate_events(items: Sequence[object]) -> Validation:
-    """Validate each element of a JSON array as an `Event`, independently.
-
-    A `bytes` item is an element's JSON text; any other item is a parsed JSON value.
+    With `models`, every valid event's model is built now (a collector reads them all);
+    without, each is built when `ValidEvent.event` is first read (a gateway never does).
     """
     outcome = Validation()
     valid, rejected = outcome.valid, outcome.rejected
+    check = EVENT_ADAPTER.validate_python if models else _VERDICT.validate_python
     with _COLLECTOR_PAUSE:
-        for index, item in enumerate(items):
+        for index, raw in enumerate(items):
             try:
-                if isinstance(item, bytes):
-                    verdict = _VERDICT.validate_json(item)
-                    event = ValidEvent(index, verdict["source"], verdict, _json=item)
-                else:
-                    verdict = _VERDICT.validate_python(item)
-                    event = ValidEvent(index, verdict["source"], verdict, _raw=cast(Any, item))
+                result = check(raw)
             except ValidationError:
-                rejected.append(_reject(index, item))
+                rejected.append(_reject(index, raw))
                 continue
-            valid.append(event)
+            raw_event = cast(dict[str, Any], raw)
+            event = result if models else None
+            valid.append(ValidEvent(index, raw_event["source"], raw_event, event))
     return outcome

@@ -46,6 +46,11 @@ class GatewaySettings(ServiceSettings, NatsSettings):
             "more only interleaves requests (all finish later) and holds more parsed events"
         ),
     )
+    parse_piece_bytes: int = Field(
+        default=512 * 1024,
+        gt=0,
+        description="large bodies are parsed in pieces this big, yielding to the loop between",
+    )
     validation_chunk_events: int = Field(
         default=1_000,
         gt=0,

@@ -94,7 +94,9 @@ class Webhook:
         try:
             # Uploads and acks overlap freely; the CPU-bound middle takes turns (see settings).
             async with self._intake_slots:
-                elements = decode_elements(body, settings.max_events)
+                elements = await decode_elements(
+                    body, settings.max_events, piece_bytes=settings.parse_piece_bytes
+                )
                 key = request_key(correlation_id, body)
                 del body
                 accepted, rejected = await self._sort(elements, correlation_id, key, publication)
