@@ -25,7 +25,9 @@ counted), so during the run it only sends them and the services get the CPU the 
 generation would otherwise take from them.
 
 Everything, this driver included, shares the machine's cores: figures move with whatever
-else it is doing.
+else it is doing. On a shared virtual machine the same code also runs faster in one minute
+than in the next, so the table ends with a speed probe (`bench.timing.speed_probe`, a fixed
+loop) taken before the servers start and after they stop: compare runs whose probes agree.
 """
 
 import argparse
@@ -52,6 +54,7 @@ import psutil
 import uvloop
 
 from bench.jetstream import server_config
+from bench.timing import speed_probe
 from funnel.garbage import tune_for_bulk_json
 from funnel.local.environment import find_config_dir, service_environment
 from funnel.local.nats import EmbeddedNats, free_port
@@ -375,6 +378,8 @@ def _rows(
         )
     ours = sum(used.cpu_seconds for used in usage.values())
     busy = result["machine_busy"]
+    before, after = result["speed_probe"]
+    yield "speed probe before / after", f"{before:.2f} / {after:.2f} s (larger: a slower machine)"
     yield (
         "machine CPU: all / not this run's",
         (
@@ -414,6 +419,7 @@ async def _run(args: argparse.Namespace, scratch: Path) -> None:
         "PYTHONUNBUFFERED": "1",
         "HOST": "127.0.0.1",
     }
+    probe_before = speed_probe()
     async with LocalServers(scratch, os.environ) as endpoints:
         env |= {"NATS_URL": endpoints.nats_url, "DATABASE_URL": endpoints.database_url}
         conn = await asyncpg.connect(endpoints.database_url)
@@ -464,6 +470,7 @@ async def _run(args: argparse.Namespace, scratch: Path) -> None:
             }
         finally:
             await conn.close()
+    result["speed_probe"] = (probe_before, speed_probe())
     _print_table(_rows(args, load, result, usage))
 
 

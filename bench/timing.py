@@ -21,3 +21,16 @@ def report(label: str, events: int, durations: list[float], width: int = 28) -> 
         f"{label:<{width}} best {best * 1000:7.1f} ms ({events / best:>10,.0f} events/s)   "
         f"median {median * 1000:7.1f} ms ({events / median:>10,.0f} events/s)"
     )
+
+
+def speed_probe(iterations: int = 10_000_000) -> float:
+    """Seconds a fixed pure-Python loop takes, run while nothing else of ours is.
+
+    On a shared machine the same code runs faster in one minute than in the next; a run's
+    probe, taken before and after it, says which runs can be compared with which.
+    """
+    started = time.perf_counter()
+    total = 0
+    for number in range(iterations):
+        total += number
+    return time.perf_counter() - started
