@@ -8,7 +8,8 @@ one `funnel collector` process starts and drains it; the figure is rows committe
 second between the first and the last sample of its `processed` counter, with the CPU
 seconds the collector process and PostgreSQL spent meanwhile. Without `NATS_URL` /
 `DATABASE_URL` embedded servers are started (fsync on, as `funnel up`). Everything shares
-this machine's cores: figures move with whatever else it is doing.
+this machine's cores: figures move with whatever else it is doing, and the speed probe
+printed last (`bench.timing.speed_probed`) says how fast the machine was meanwhile.
 """
 
 import argparse
@@ -32,6 +33,7 @@ import orjson
 import psutil
 import uvloop
 
+from bench.timing import speed_probed
 from funnel.events import Source, Subjects
 from funnel.jetstream import (
     EVENT_COUNT_HEADER,
@@ -196,7 +198,7 @@ def main() -> None:
     parser.add_argument("--consumers", type=int, default=4)
     parser.add_argument("--fetch", type=int, default=10, help="messages per fetch")
     args = parser.parse_args()
-    with contextlib.ExitStack() as stack:
+    with speed_probed(), contextlib.ExitStack() as stack:
         nats_url = os.environ.get("NATS_URL")
         postgres_url = os.environ.get("DATABASE_URL")
         if nats_url is None:

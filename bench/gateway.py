@@ -12,7 +12,8 @@ Three figures, each with every answer waiting for JetStream's fsync'd acks:
      the gateway's `processed` counter says, and request latency.
 Without `NATS_URL` an embedded server is started (fsync before every ack, as `funnel up`).
 The emulator, the gateway and NATS share this machine's cores: figures move with whatever
-else it is doing.
+else it is doing, and the speed probe printed last (`bench.timing.speed_probed`) says how
+fast the machine was meanwhile.
 """
 
 import argparse
@@ -34,6 +35,7 @@ import orjson
 import psutil
 import uvloop
 
+from bench.timing import speed_probed
 from funnel.events import Subjects
 from funnel.jetstream import JetStreamConnection, delete_stream
 from funnel.local import EmbeddedNats, free_port
@@ -212,13 +214,14 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging("bench", "WARNING", "console")
 
-    if url := os.environ.get("NATS_URL"):
-        print(f"server: NATS_URL={url}")
-        uvloop.run(_bench(url, args))
-        return
-    with tempfile.TemporaryDirectory() as store, EmbeddedNats(Path(store)) as server:
-        print("server: embedded nats-server, fsync before every ack")
-        uvloop.run(_bench(server.url, args))
+    with speed_probed():
+        if url := os.environ.get("NATS_URL"):
+            print(f"server: NATS_URL={url}")
+            uvloop.run(_bench(url, args))
+            return
+        with tempfile.TemporaryDirectory() as store, EmbeddedNats(Path(store)) as server:
+            print("server: embedded nats-server, fsync before every ack")
+            uvloop.run(_bench(server.url, args))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Timing a CPU-bound action several times and printing best and median rates."""
 
+import contextlib
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 
 def timed(action: Callable[[], object], rounds: int) -> list[float]:
@@ -34,3 +35,12 @@ def speed_probe(iterations: int = 10_000_000) -> float:
     for number in range(iterations):
         total += number
     return time.perf_counter() - started
+
+
+@contextlib.contextmanager
+def speed_probed() -> Iterator[None]:
+    """Run the block between two speed probes, then print both (start servers inside it)."""
+    before = speed_probe()
+    yield
+    after = speed_probe()
+    print(f"speed probe before / after: {before:.2f} / {after:.2f} s (larger: a slower machine)")
