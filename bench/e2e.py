@@ -54,7 +54,7 @@ import psutil
 import uvloop
 
 from bench.jetstream import server_config
-from bench.timing import speed_probe
+from bench.timing import probes, speed_probe
 from funnel.garbage import tune_for_bulk_json
 from funnel.local.environment import find_config_dir, service_environment
 from funnel.local.nats import EmbeddedNats, free_port
@@ -378,8 +378,7 @@ def _rows(
         )
     ours = sum(used.cpu_seconds for used in usage.values())
     busy = result["machine_busy"]
-    before, after = result["speed_probe"]
-    yield "speed probe before / after", f"{before:.2f} / {after:.2f} s (larger: a slower machine)"
+    yield "speed probe before / after", probes(*result["speed_probe"])
     yield (
         "machine CPU: all / not this run's",
         (

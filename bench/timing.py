@@ -37,10 +37,14 @@ def speed_probe(iterations: int = 10_000_000) -> float:
     return time.perf_counter() - started
 
 
+def probes(before: float, after: float) -> str:
+    """Two speed probes as a benchmark prints them."""
+    return f"{before:.2f} / {after:.2f} s (larger: a slower machine)"
+
+
 @contextlib.contextmanager
 def speed_probed() -> Iterator[None]:
     """Run the block between two speed probes, then print both (start servers inside it)."""
     before = speed_probe()
     yield
-    after = speed_probe()
-    print(f"speed probe before / after: {before:.2f} / {after:.2f} s (larger: a slower machine)")
+    print(f"speed probe before / after: {probes(before, speed_probe())}")

@@ -35,6 +35,15 @@ def _image_name(service: dict[str, Any]) -> str:
     return str(service.get("image", "")).split(":")[0]
 
 
+def _nats_nodes(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {n: s for n, s in _services(compose).items() if _image_name(s) == "nats"}
+
+
+def _limits(service: dict[str, Any]) -> dict[str, Any]:
+    limits: dict[str, Any] = service.get("deploy", {}).get("resources", {}).get("limits", {})
+    return limits
+
+
 def _named_mounts(service: dict[str, Any]) -> dict[str, str]:
     """Container path -> named volume, for the service's named-volume mounts."""
     mounts = {}
@@ -155,7 +164,7 @@ def test_postgres_durability_is_explicit(compose: dict[str, Any]) -> None:
 
 def test_nats_nodes_run_repo_configs_that_fsync(compose: dict[str, Any]) -> None:
     """Every NATS node runs a deploy/nats/ config file with `sync_interval: always`."""
-    nodes = {n: s for n, s in _services(compose).items() if _image_name(s) == "nats"}
+    nodes = _nats_nodes(compose)
     assert nodes
     for name, service in nodes.items():
         command = service["command"]
@@ -234,8 +243,7 @@ def test_containers_have_resource_limits(compose: dict[str, Any]) -> None:
     for name, service in _services(compose).items():
         if name == "publisher":
             continue
-        limits = service.get("deploy", {}).get("resources", {}).get("limits", {})
-        assert {"cpus", "memory"} <= set(limits), name
+        assert {"cpus", "memory"} <= set(_limits(service)), name
 
 
 @pytest.mark.parametrize("environment", ["production"])
@@ -257,7 +265,7 @@ def test_production_gateway_is_balanced(compose: dict[str, Any]) -> None:
 def test_production_nats_is_a_three_node_cluster(compose: dict[str, Any]) -> None:
     """Production runs three NATS nodes with distinct names and volumes, streams at R3."""
     services = _services(compose)
-    nodes = {n: s for n, s in services.items() if _image_name(s) == "nats"}
+    nodes = _nats_nodes(compose)
     assert set(nodes) == {"nats", "nats-2", "nats-3"}
     names = {s["environment"]["NATS_SERVER_NAME"] for s in nodes.values()}
     assert names == set(nodes)
@@ -279,10 +287,9 @@ def _bytes(size: str) -> int:
 
 def test_nats_nodes_bound_their_heap_below_their_memory(compose: dict[str, Any]) -> None:
     """Every NATS node sets GOMEMLIMIT, below the container's memory limit when it has one."""
-    nodes = {n: s for n, s in _services(compose).items() if _image_name(s) == "nats"}
-    for name, service in nodes.items():
-        limit = service.get("environment", {}).get("GOMEMLIMIT")
+    for name, service in _nats_nodes(compose).items():
+        limit = _environment(service).get("GOMEMLIMIT")
         assert limit, f"{name} sets no GOMEMLIMIT"
-        memory = service.get("deploy", {}).get("resources", {}).get("limits", {}).get("memory")
+        memory = _limits(service).get("memory")
         if memory is not None:
             assert _bytes(limit) <= 0.8 * _bytes(memory), (name, limit, memory)

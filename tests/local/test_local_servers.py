@@ -65,11 +65,7 @@ async def test_a_stale_nats_server_on_the_store_is_replaced(tmp_path: Path) -> N
 def test_embedded_nats_bounds_its_heap(tmp_path: Path) -> None:
     """The embedded server runs with Go's soft memory limit, so a backlog does not grow it
     past the memory target."""
-    server = EmbeddedNats(tmp_path / "nats")
-    server.start()
-    try:
+    with EmbeddedNats(tmp_path / "nats") as server:
         assert server.pid is not None
         environ = Path(f"/proc/{server.pid}/environ").read_bytes().split(b"\0")
-        assert f"GOMEMLIMIT={MEMORY_LIMIT}".encode() in environ
-    finally:
-        server.stop()
+    assert f"GOMEMLIMIT={MEMORY_LIMIT}".encode() in environ

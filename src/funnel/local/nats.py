@@ -18,7 +18,7 @@ from typing import Self
 CONFIG_FILE = Path(__file__).with_name("nats-server.conf")
 
 # The Go runtime's soft memory limit: past it the garbage collector runs harder instead of
-# letting the heap grow. Holding a backlog, the server's peak RSS reached 444-503 MB under
+# letting the heap grow. Holding a backlog, the server's peak RSS reached 444-532 MB under
 # bench.e2e without it, 323 MB with it, for the same CPU. A GOMEMLIMIT in our own
 # environment wins.
 MEMORY_LIMIT = "320MiB"
