@@ -24,6 +24,8 @@ BAD = [
     ("/reports/revenue", {"funnelStage": "top"}, "funnelStage"),
     ("/reports/revenue", {"campaignId": ""}, "campaignId"),
     ("/reports/revenue", {"campaignId": "x" * 300}, "campaignId"),
+    ("/reports/revenue", {"campaignId": "\x00"}, "campaignId"),
+    ("/reports/events", {"source": "face\x00book"}, "source"),
     ("/reports/demographics", {"eventType": "like"}, "eventType"),
     ("/reports/demographics", {"to": "soon"}, "to"),
 ]

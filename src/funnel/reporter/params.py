@@ -70,6 +70,10 @@ class _Reader:
         if not values[0]:
             self._fail(name, "must not be empty")
             return None
+        if "\x00" in values[0]:
+            # PostgreSQL text cannot hold U+0000: the query would fail, not find nothing.
+            self._fail(name, "must not contain the NUL character")
+            return None
         return values[0]
 
     def choice(self, name: str, choices: tuple[_Choice, ...]) -> _Choice | None:
