@@ -1,6 +1,7 @@
 """The bulk write path: typed rows, each event stored once, inside the caller's transaction."""
 
 import asyncio
+import random
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ import orjson
 import pytest
 
 from funnel.db import run_migrations, store_events
+from funnel.events.wire import KEY_MAX_LENGTH
 from tests.db.db_samples import facebook_event, rows_of, tiktok_event
 
 
@@ -139,3 +141,40 @@ async def test_refuses_to_run_outside_a_transaction(conn: asyncpg.Connection) ->
     """Calling without an open transaction is a programming error, reported at once."""
     with pytest.raises(RuntimeError, match="transaction"):
         await store_events(conn, rows_of([facebook_event()]))
+
+
+def _incompressible(length: int, seed: int) -> str:
+    # Random 4-byte characters: the longest a key can be in bytes, and nothing for TOAST to
+    # compress, so each index entry is as large as validation lets it be.
+    rng = random.Random(seed)
+    return "".join(chr(rng.randrange(0x1F300, 0x1FAFF)) for _ in range(length))
+
+
+async def test_events_at_every_bound_validation_admits_are_stored(
+    conn: asyncpg.Connection,
+) -> None:
+    """The largest ids, places, ages, follower counts, amounts and the first and last
+    instants that pass validation all fit their columns, indexes and summaries."""
+    facebook = facebook_event(amount="999999999999.99")
+    facebook["eventId"] = "fb-" + _incompressible(KEY_MAX_LENGTH - 3, 1)
+    facebook["timestamp"] = "0001-01-01T00:00:00Z"
+    user = facebook["data"]["user"]
+    user["userId"] = _incompressible(KEY_MAX_LENGTH, 2)
+    user["age"] = 2**15 - 1
+    user["location"] = {
+        "country": _incompressible(KEY_MAX_LENGTH, 3),
+        "city": _incompressible(KEY_MAX_LENGTH, 4),
+    }
+    facebook["data"]["engagement"]["campaignId"] = _incompressible(KEY_MAX_LENGTH, 5)
+    facebook["data"]["engagement"]["adId"] = _incompressible(KEY_MAX_LENGTH, 6)
+    tiktok = tiktok_event()
+    tiktok["timestamp"] = "9999-12-31T23:59:59.999Z"
+    tiktok["data"]["user"]["followers"] = 2**63 - 1
+    tiktok["data"]["engagement"]["country"] = _incompressible(KEY_MAX_LENGTH, 7)
+    async with conn.transaction():
+        assert await store_events(conn, rows_of([facebook, tiktok])) == 2
+    stored = await conn.fetchrow(
+        "SELECT age, purchase_amount FROM events WHERE source = 'facebook'"
+    )
+    assert stored is not None
+    assert tuple(stored) == (2**15 - 1, Decimal("999999999999.99"))

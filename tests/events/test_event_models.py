@@ -126,6 +126,12 @@ def test_purchase_amounts_are_exact_decimals() -> None:
         ("tiktok", "top", lambda e: engagement(e).update(watchTime=0, percentageWatched=100)),
         ("tiktok", "top", lambda e: engagement(e).update(watchTime=12.75, percentageWatched=0)),
         ("tiktok", "top", lambda e: user(e).update(followers=0)),
+        ("tiktok", "top", lambda e: user(e).update(followers=2**63 - 1)),
+        ("facebook", "top", lambda e: user(e).update(age=2**15 - 1)),
+        ("facebook", "top", lambda e: e.update(timestamp="0001-01-01T00:00:00Z")),
+        ("tiktok", "top", lambda e: e.update(timestamp="9999-12-31T23:59:59.999Z")),
+        ("facebook", "bottom", lambda e: e.update(eventId="fb-" + "x" * 253)),
+        ("tiktok", "top", lambda e: engagement(e).update(country="Ü" * 256)),
         ("facebook", "top", lambda e: e.update(timestamp="2026-11-25T10:00:00Z")),
         ("facebook", "top", lambda e: e.update(timestamp="2026-11-25T10:00:00.123456-05:30")),
         ("facebook", "bottom", lambda e: engagement(e).update(purchaseAmount="12")),
@@ -197,6 +203,8 @@ def test_wrong_types_are_named_by_path(
     [
         ("facebook", "top", lambda e: user(e).update(age=0), "data.user.age"),
         ("facebook", "top", lambda e: user(e).update(age=-5), "data.user.age"),
+        # `age` is a smallint column: past it, the database would refuse the whole batch.
+        ("facebook", "top", lambda e: user(e).update(age=2**15), "data.user.age"),
         ("tiktok", "top", lambda e: user(e).update(followers=-1), "data.user.followers"),
         ("tiktok", "top", lambda e: user(e).update(followers=2**63), "data.user.followers"),
         (
@@ -228,7 +236,52 @@ def test_wrong_types_are_named_by_path(
 def test_numbers_out_of_range_are_rejected(
     source: Source, stage: FunnelStage, mutation: Mutation, path: str
 ) -> None:
-    """Ages are positive, followers and watch time not negative, percentages 0..100."""
+    """Ages are positive and fit their column, followers and watch time not negative,
+    percentages 0..100."""
+    assert paths_of(mutated(source, stage, mutation)) == {path}
+
+
+@pytest.mark.parametrize(
+    ("source", "stage", "mutation", "path"),
+    [
+        ("facebook", "top", lambda e: e.update(eventId="fb-" + "x" * 254), "eventId"),
+        ("tiktok", "top", lambda e: user(e).update(userId="u" * 257), "data.user.userId"),
+        (
+            "facebook",
+            "bottom",
+            lambda e: engagement(e).update(adId="a" * 257),
+            "data.engagement.adId",
+        ),
+        (
+            "facebook",
+            "bottom",
+            lambda e: engagement(e).update(campaignId="c" * 257),
+            "data.engagement.campaignId",
+        ),
+        (
+            "facebook",
+            "top",
+            lambda e: user(e)["location"].update(city="Ü" * 257),
+            "data.user.location.city",
+        ),
+        (
+            "facebook",
+            "top",
+            lambda e: user(e)["location"].update(country="C" * 257),
+            "data.user.location.country",
+        ),
+        (
+            "tiktok",
+            "top",
+            lambda e: engagement(e).update(country="C" * 257),
+            "data.engagement.country",
+        ),
+    ],
+)
+def test_ids_and_places_past_256_characters_are_rejected(
+    source: Source, stage: FunnelStage, mutation: Mutation, path: str
+) -> None:
+    """Ids and place names are index keys: past 256 characters they fail at their own path."""
     assert paths_of(mutated(source, stage, mutation)) == {path}
 
 
@@ -339,13 +392,17 @@ def test_missing_discriminators_are_missing_fields() -> None:
         "1764064800",
         1764064800,
         None,
+        # They parse, but name instants outside the years 1 to 9999 in UTC.
+        "9999-12-31T23:30:00-01:00",
+        "0001-01-01T00:30:00+01:00",
     ],
 )
 @pytest.mark.parametrize(("source", "stage"), KINDS)
 def test_timestamps_must_be_iso_8601_with_an_offset(
     source: Source, stage: FunnelStage, timestamp: object
 ) -> None:
-    """Not a date, an impossible date, no offset, a number: all fail at `timestamp`."""
+    """Not a date, an impossible date, no offset, a number, an instant no calendar year
+    1-9999 holds: all fail at `timestamp`."""
     assert paths_of(mutated(source, stage, lambda e: e.update(timestamp=timestamp))) == {
         "timestamp"
     }

@@ -13,8 +13,9 @@ from pydantic import Field
 
 from funnel.events.source import FunnelStage
 from funnel.events.wire import (
-    INT32_MAX,
+    SMALLINT_MAX,
     EventEnvelope,
+    Key,
     Money,
     Timestamp,
     WireModel,
@@ -34,14 +35,14 @@ Browser = Literal["Chrome", "Firefox", "Safari"]
 
 
 class FacebookUserLocation(WireModel):
-    country: str
-    city: str
+    country: Key
+    city: Key
 
 
 class FacebookUser(WireModel):
-    user_id: str
+    user_id: Key
     name: str
-    age: Annotated[int, Field(gt=0, le=INT32_MAX)]
+    age: Annotated[int, Field(gt=0, le=SMALLINT_MAX)]
     gender: Gender
     location: FacebookUserLocation
 
@@ -58,8 +59,8 @@ class FacebookEngagementTop(WireModel):
 
 
 class FacebookEngagementBottom(WireModel):
-    ad_id: str
-    campaign_id: str
+    ad_id: Key
+    campaign_id: Key
     click_position: ClickPosition
     device: FacebookDevice
     browser: Browser

@@ -15,6 +15,7 @@ from funnel.events.source import FunnelStage
 from funnel.events.wire import (
     INT64_MAX,
     EventEnvelope,
+    Key,
     Money,
     Timestamp,
     WireModel,
@@ -30,7 +31,7 @@ TiktokDevice = Literal["Android", "iOS", "Desktop"]
 
 
 class TiktokUser(WireModel):
-    user_id: str
+    user_id: Key
     username: str
     followers: Annotated[int, Field(ge=0, le=INT64_MAX)]
 
@@ -39,7 +40,7 @@ class TiktokEngagementTop(WireModel):
     watch_time: Annotated[float, Field(ge=0)]
     percentage_watched: Annotated[float, Field(ge=0, le=100)]
     device: TiktokDevice
-    country: str
+    country: Key
     video_id: str
 
 

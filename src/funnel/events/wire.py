@@ -15,9 +15,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-# Integer columns are 32-bit (`age`) and 64-bit (`followers`); a larger number is no real value
-# and would only fail later, in a database batch, far from the request that sent it.
-INT32_MAX: Final = 2**31 - 1
+# Integer columns are 16-bit (`age`, a `smallint`) and 64-bit (`followers`); a larger number is
+# no real value and would only fail later, in a database batch, far from the request that sent it.
+SMALLINT_MAX: Final = 2**15 - 1
 INT64_MAX: Final = 2**63 - 1
 
 # At most 12 integer digits and 2 decimals: exact in `numeric(14, 2)` and summed exactly.
@@ -57,6 +57,13 @@ def _check_timestamp(value: str) -> str:
             "Input should be an ISO-8601 timestamp with a UTC offset or Z, "
             "like 2026-11-25T10:00:00.123Z",
         )
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31T23:30:00-01:00 parses, but names an instant past year 9999 in UTC.
+        raise PydanticCustomError(
+            "timestamp_range", "Input should be a timestamp within the years 1 to 9999 in UTC"
+        ) from None
     return value
 
 
@@ -75,7 +82,15 @@ Timestamp = Annotated[str, AfterValidator(_check_timestamp)]
 Money = Annotated[str, AfterValidator(_check_money)]
 """A non-negative decimal amount as a string, like `"12.34"`, kept as sent."""
 
-EventId = Annotated[str, Field(min_length=1)]
+# Ids and place names are B-tree keys (the primary key, the revenue indexes, the audience
+# summary), and PostgreSQL refuses a key past ~2,700 bytes: far past any real id or name,
+# but a longer one would fail its whole batch in the collector instead of its own request.
+KEY_MAX_LENGTH: Final = 256
+
+Key = Annotated[str, Field(max_length=KEY_MAX_LENGTH)]
+"""An id or a place name: at most `KEY_MAX_LENGTH` characters."""
+
+EventId = Annotated[str, Field(min_length=1, max_length=KEY_MAX_LENGTH)]
 """The publisher's id of an event (`fb-<uuid>`, `ttk-<uuid>`): what makes storing idempotent."""
 
 
