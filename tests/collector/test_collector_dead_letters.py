@@ -2,8 +2,10 @@
 
 from typing import Any
 
+import asyncpg
 import orjson
 
+from funnel.db import run_migrations
 from funnel.events import Subjects
 from funnel.jetstream import DeadLetter, JetStreamConnection, read_dead_letter, read_messages
 from tests.collector.collector_traffic import (
@@ -75,3 +77,45 @@ async def test_poison_goes_to_dead_letters_and_batch_mates_are_stored(
     assert [entry["eventId"] for entry in entries] == [event["eventId"] for event in bad]
     assert [entry["index"] for entry in entries] == [200, 201, 202]
     assert failed == {"undecodable": 7, "invalid": 2, "unstorable": 1}
+
+
+async def test_an_event_the_database_refuses_costs_its_batch_mates_nothing(
+    subjects: Subjects, nats_url: str, database_url: str
+) -> None:
+    """Should the database refuse a valid event (here a check constraint the test adds), only
+    that event is dead-lettered, as unstorable; the rest of its message and of its fetch are
+    stored."""
+    await run_migrations(database_url)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "ALTER TABLE events ADD CONSTRAINT no_atlantis CHECK (city IS DISTINCT FROM 'Atlantis')"
+        )
+    finally:
+        await conn.close()
+    events = make_events("facebook", 400, seed=12)
+    events[250]["data"]["user"]["location"]["city"] = "Atlantis"
+    await publish(
+        nats_url,
+        subjects,
+        [
+            message(subjects, "facebook", orjson.dumps(events[:200]), count=200),
+            message(
+                subjects, "facebook", orjson.dumps(events[200:]), count=200, correlation_id="x"
+            ),
+        ],
+    )
+    async with running(collector_settings(nats_url, database_url, subjects)) as collector:
+
+        async def one_letter() -> bool:
+            return len(await _dead_letters(nats_url, subjects)) == 1
+
+        await eventually(one_letter, what="one dead letter")
+        unstorable = collector.metric("funnel_collector_events_failed_total", reason="unstorable")
+    assert await count_rows(database_url) == 399
+    [letter] = await _dead_letters(nats_url, subjects)
+    assert (letter.kind, letter.correlation_id) == ("rejected-input", "x")
+    [entry] = letter.rejected_entries()
+    assert (entry["index"], entry["eventId"]) == (50, events[250]["eventId"])
+    assert "no_atlantis" in str(entry["errors"])
+    assert unstorable == 1

@@ -33,6 +33,7 @@ def test_transient_failures_mean_unavailable(error: Exception) -> None:
         asyncpg.exceptions.NumericValueOutOfRangeError("numeric field overflow"),
         asyncpg.exceptions.UntranslatableCharacterError("unsupported Unicode escape"),
         asyncpg.exceptions.CheckViolationError("violates check constraint"),
+        asyncpg.exceptions.ProgramLimitExceededError("index row size exceeds btree maximum"),
     ],
 )
 def test_bad_data_is_refused(error: Exception) -> None:

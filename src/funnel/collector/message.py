@@ -11,7 +11,7 @@ from datetime import datetime
 import orjson
 
 from funnel.db import EventRow, UnstorableEventError, wire_row
-from funnel.events import FieldError, Rejected, Source, validate_events
+from funnel.events import FieldError, Rejected, Source, ValidEvent, validate_events
 from funnel.jetstream import Delivery
 
 
@@ -21,11 +21,15 @@ class UndecodableMessageError(ValueError):
 
 @dataclass(slots=True)
 class DecodedMessage:
-    """A delivery taken apart: `rows` to store, `invalid` and `unstorable` events to refuse."""
+    """A delivery taken apart: `rows` to store, `invalid` and `unstorable` events to refuse.
+
+    `origins[i]` is the valid event `rows[i]` was made from.
+    """
 
     delivery: Delivery
     events: int
     rows: list[EventRow] = field(default_factory=list)
+    origins: list[ValidEvent] = field(default_factory=list)
     invalid: list[Rejected] = field(default_factory=list)
     unstorable: list[Rejected] = field(default_factory=list)
 
@@ -56,4 +60,6 @@ def decode_message(delivery: Delivery, source: Source, received_at: datetime) ->
             decoded.rows.append(wire_row(valid.raw, correlation_id, received_at))
         except UnstorableEventError as exc:
             decoded.unstorable.append(Rejected(valid.index, valid.raw, [FieldError("", str(exc))]))
+            continue
+        decoded.origins.append(valid)
     return decoded

@@ -5,9 +5,8 @@ delivery, so a redelivered event counts again), `processed` those committed to P
 `failed` those dead-lettered, by `reason`:
 
     invalid       failed re-validation (or belongs to the other source)
-    unstorable    valid, but PostgreSQL cannot hold it (a NUL character)
+    unstorable    valid, but PostgreSQL cannot hold it (a NUL character) or refused it
     undecodable   the whole message is not a JSON array
-    refused       the database refused the message's rows (a data error)
     undeliverable the message failed `max_deliver` times
 
 Histograms time each fetched batch and the lag from an event's timestamp to its commit;
@@ -18,17 +17,17 @@ everywhere; every collector reports the same stream figures, so dashboards take 
 """
 
 from collections.abc import Mapping, Sequence
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from funnel.jetstream import ConsumerStatus, Delivery, StreamStatus
 
-FailureReason = Literal["invalid", "unstorable", "undecodable", "refused", "undeliverable"]
+FailureReason = Literal["invalid", "unstorable", "undecodable", "undeliverable"]
 
 # The reasons this collector writes in front of a whole message it gives up on; the consumer
 # loop reports them back through `on_dead_letter`, where anything else is `undeliverable`.
-MESSAGE_REASONS: Final[tuple[FailureReason, ...]] = ("undecodable", "refused")
+MESSAGE_REASONS: Final[tuple[FailureReason, ...]] = ("undecodable",)
 
 _BATCH_BUCKETS: Final = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 _LAG_BUCKETS: Final = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
@@ -126,7 +125,7 @@ class CollectorMetrics:
             ["origin"],
             registry=registry,
         )
-        for reason in ("invalid", "unstorable", "undecodable", "refused", "undeliverable"):
+        for reason in get_args(FailureReason):
             self._failed.labels(source, reason)
 
     def accepted(self, events: int) -> None:

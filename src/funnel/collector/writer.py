@@ -4,6 +4,8 @@ One fetch (several messages, thousands of events) is decoded, re-validated and m
 written in one transaction; the consumer loop acks the messages only after this returns, so
 everything acked is committed. What is bad is dead-lettered and only that: a message that is
 not a JSON array as a whole, a refused event on its own while its batch-mates are stored.
+Should the database refuse a batch that passed validation, it is stored message by message,
+and a message it refuses again event by event, so only the events it refuses are refused.
 
 While the database is unavailable the batch waits in hand for it to come back, for as long
 as it takes (the consumer marks it in progress meanwhile; shutdown bounds the wait and gives
@@ -28,7 +30,7 @@ from funnel.db import (
     store_events,
     translate_errors,
 )
-from funnel.events import Source
+from funnel.events import FieldError, Rejected, Source
 from funnel.jetstream import (
     Delivery,
     Failed,
@@ -69,9 +71,8 @@ class BatchWriter:
     async def __call__(self, deliveries: Sequence[Delivery]) -> Sequence[Failed]:
         started = time.perf_counter()
         messages, failed = self._decode(deliveries)
-        failed += await self._store(messages)
-        given_up = {item.delivery.stream_sequence for item in failed}
-        await self._refuse([m for m in messages if m.delivery.stream_sequence not in given_up])
+        await self._store(messages)
+        await self._refuse(messages)
         self._metrics.batch_duration.observe(time.perf_counter() - started)
         return failed
 
@@ -101,20 +102,20 @@ class BatchWriter:
 
     # --- storing ---------------------------------------------------------------------------
 
-    async def _store(self, messages: list[DecodedMessage]) -> list[Failed]:
+    async def _store(self, messages: list[DecodedMessage]) -> None:
         rows = [row for message in messages for row in message.rows]
         if not rows:
-            return []
+            return
         try:
             inserted = await self._write(rows)
         except DataRefusedError as exc:
-            # Validation should make this impossible; find the messages at fault.
+            # Validation should make this impossible; find the events at fault.
             _log.error("batch_refused", count=len(rows), error=str(exc))
-            return await self._store_each(messages)
+            await self._store_each(messages)
+            return
         self._metrics.processed(len(rows), inserted)
         self._observe_lag(messages)
         _log.debug("batch_stored", count=len(rows), inserted=inserted)
-        return []
 
     def _observe_lag(self, messages: list[DecodedMessage]) -> None:
         # A message's events share the moment the publisher sent them: one sample each.
@@ -124,8 +125,8 @@ class BatchWriter:
                 lag = (committed_at - message.rows[0].occurred_at).total_seconds()
                 self._metrics.ingest_lag.observe(max(lag, 0.0))
 
-    async def _store_each(self, messages: list[DecodedMessage]) -> list[Failed]:
-        failed: list[Failed] = []
+    async def _store_each(self, messages: list[DecodedMessage]) -> None:
+        """Store message by message; a message refused again, event by event."""
         for message in messages:
             if not message.rows:
                 continue
@@ -139,11 +140,26 @@ class BatchWriter:
                         count=len(message.rows),
                         error=str(exc),
                     )
-                failed.append(Failed(message.delivery, f"refused: {exc}"))
+                await self._store_one_by_one(message)
                 continue
             self._metrics.processed(len(message.rows), inserted)
             self._observe_lag([message])
-        return failed
+
+    async def _store_one_by_one(self, message: DecodedMessage) -> None:
+        """Store each row of `message` alone; the events of rows refused become unstorable."""
+        kept: list[EventRow] = []
+        inserted = 0
+        for row, origin in zip(message.rows, message.origins, strict=True):
+            try:
+                inserted += await self._write([row])
+            except DataRefusedError as exc:
+                reason = FieldError("", f"refused by the database: {exc}")
+                message.unstorable.append(Rejected(origin.index, origin.raw, [reason]))
+                continue
+            kept.append(row)
+        message.rows = kept
+        self._metrics.processed(len(kept), inserted)
+        self._observe_lag([message])
 
     async def _write(self, rows: list[EventRow]) -> int:
         """Commit `rows` in one transaction, waiting out any database outage."""

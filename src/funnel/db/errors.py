@@ -2,8 +2,9 @@
 
 `DatabaseUnavailableError` means "try again later, nothing is wrong with the data": the server
 is down, restarting, refusing connections or aborted the transaction to resolve a conflict.
-`DataRefusedError` means the data itself was refused (SQLSTATE classes 22 and 23) and will be
-again. Anything else (a missing table, a bug) is left as asyncpg raised it.
+`DataRefusedError` means the data itself was refused (SQLSTATE classes 22 and 23, and 54: a
+value too large for an index entry) and will be again. Anything else (a missing table, a bug)
+is left as asyncpg raised it.
 """
 
 from collections.abc import Iterator
@@ -45,6 +46,7 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
 _REFUSED: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.DataError,
     asyncpg.exceptions.IntegrityConstraintViolationError,
+    asyncpg.exceptions.ProgramLimitExceededError,
 )
 
 
