@@ -235,3 +235,34 @@ def test_batches_stay_within_both_limits(max_bytes: int, events_50k: list[dict[s
     assert [e for m in messages for e in orjson.loads(m.payload)] == events
     assert [m.msg_id for m in messages] == [f"c:0:facebook:{n}" for n in range(len(messages))]
     assert {m.subject for m in messages} == {"events.facebook"}
+
+
+async def test_an_event_too_large_for_any_message_is_rejected_alone(
+    client: httpx.AsyncClient,
+    subjects: Subjects,
+    nats_url: str,
+    events_50k: list[dict[str, Any]],
+) -> None:
+    """A valid event whose JSON alone is over the batch limit (1 MiB) fits no message: it is
+    rejected at its index, its dead letter keeps only what names it, and the rest is stored."""
+    body = [copy.deepcopy(event) for event in events_50k[:101]]
+    huge = body[50]
+    huge["data"]["user"]["name" if huge["source"] == "facebook" else "username"] = "n" * 3_000_000
+
+    answer = await client.post("/webhook", content=orjson.dumps(body))
+
+    assert answer.status_code == 202
+    assert (answer.json()["accepted"], answer.json()["rejected"]) == (100, 1)
+    [error] = answer.json()["errors"]
+    assert (error["index"], error["eventId"]) == (50, huge["eventId"])
+    assert error["errors"][0]["message"].startswith("Event should be at most 1,048,576 bytes")
+    stored = stored_events(await stored_messages(nats_url, subjects.events_stream))
+    assert sorted(e["eventId"] for e in stored) == sorted(
+        e["eventId"] for i, e in enumerate(body) if i != 50
+    )
+    [letter] = await stored_messages(nats_url, subjects.dead_letter_stream)
+    [entry] = batch_events(letter)
+    assert entry["index"] == 50
+    assert entry["event"] == {
+        key: huge[key] for key in ("eventId", "source", "funnelStage", "eventType", "timestamp")
+    }

@@ -30,12 +30,12 @@ def request_key(correlation_id: str, body: bytes | bytearray) -> str:
 
 def _payloads(
     events: list[dict[str, Any]], max_events: int, max_bytes: int
-) -> Iterator[tuple[int, bytes]]:
-    """JSON arrays of consecutive events within both limits, each with its length.
+) -> Iterator[tuple[list[dict[str, Any]], bytes]]:
+    """JSON arrays of consecutive events within both limits, each with its events.
 
     Whole slices are serialized in one call (far cheaper than one call per event); a slice
-    over `max_bytes` is halved until it fits. One event larger than the limit on its own
-    still goes alone: the stream's maximum message size is the hard bound for it.
+    over `max_bytes` is halved until it fits. An event over the limit on its own comes
+    alone, still over it: the caller refuses it.
     """
     for start in range(0, len(events), max_events):
         pending = [events[start : start + max_events]]
@@ -43,7 +43,7 @@ def _payloads(
             chunk = pending.pop()
             payload = orjson.dumps(chunk)
             if len(payload) <= max_bytes or len(chunk) == 1:
-                yield len(chunk), payload
+                yield chunk, payload
                 continue
             middle = len(chunk) // 2
             # Last in, first out: push the second half first to keep the input order.
@@ -56,6 +56,8 @@ class Batcher:
 
     `add` returns the messages that became full, so they can be published while the rest
     of the request is still being validated; `flush` returns what is left at the end.
+    A valid event whose JSON alone is over `max_bytes` fits no message (contract section
+    4): it is kept out of them, in `oversized`, for the caller to refuse.
     """
 
     def __init__(
@@ -71,9 +73,11 @@ class Batcher:
         self._correlation_id = correlation_id
         self._key = key
         self._max_events = max_events
-        self._max_bytes = max_bytes
+        self.max_bytes = max_bytes
         self._pending: dict[Source, list[dict[str, Any]]] = {source: [] for source in SOURCES}
         self._numbers: dict[Source, int] = dict.fromkeys(SOURCES, 0)
+        self.oversized: list[tuple[dict[str, Any], int]] = []
+        """Each event left out of the messages, with the size of its JSON in bytes."""
 
     def add(self, source: Source, events: list[dict[str, Any]]) -> list[OutboundMessage]:
         """Take valid events of `source` (in input order); the batches that are now full."""
@@ -96,7 +100,10 @@ class Batcher:
     def _pack(self, source: Source, events: list[dict[str, Any]]) -> list[OutboundMessage]:
         subject = self._subjects.events(source)
         messages = []
-        for count, payload in _payloads(events, self._max_events, self._max_bytes):
+        for chunk, payload in _payloads(events, self._max_events, self.max_bytes):
+            if len(payload) > self.max_bytes:
+                self.oversized.append((chunk[0], len(payload) - 2))  # without the brackets
+                continue
             number = self._numbers[source]
             self._numbers[source] = number + 1
             messages.append(
@@ -106,7 +113,7 @@ class Batcher:
                     msg_id=f"{self._key}:{source}:{number}",
                     headers={
                         CORRELATION_HEADER: self._correlation_id,
-                        EVENT_COUNT_HEADER: str(count),
+                        EVENT_COUNT_HEADER: str(len(chunk)),
                     },
                 )
             )

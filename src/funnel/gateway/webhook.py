@@ -18,7 +18,7 @@ import structlog
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from funnel.events import SOURCES, Rejected, Source, Subjects
+from funnel.events import SOURCES, FieldError, Rejected, Source, Subjects
 from funnel.gateway.answer import accepted_answer, refusal_answer
 from funnel.gateway.batching import Batcher, request_key
 from funnel.gateway.body import decode_elements, read_body
@@ -142,6 +142,10 @@ class Webhook:
                 publication.start(batcher.add(source, events))
             rejected.extend(verdict.rejected)
         publication.start(batcher.flush())
+        if batcher.oversized:
+            rejected = sorted(
+                [*rejected, *_oversized(batcher, elements, accepted)], key=lambda r: r.index
+            )
         if rejected:
             letter = RejectedInput(rejected, correlation_id, msg_id=f"{key}:rejected")
             publication.start(letter.messages(self._subjects.dlq_gateway))
@@ -198,6 +202,30 @@ class Webhook:
         self._metrics.requests_in_flight.dec()
         if self._in_flight == 0:
             self._idle.set()
+
+
+# What a dead letter keeps of an event too large for any message: enough to find it.
+_OVERSIZED_KEPT: Final = ("eventId", "source", "funnelStage", "eventType", "timestamp")
+
+
+def _oversized(
+    batcher: Batcher, elements: list[object], accepted: Counter[Source]
+) -> list[Rejected]:
+    """The events `batcher` left out of its messages, rejected and no longer `accepted`.
+
+    Their dead letter could not hold them either, so it keeps only the fields that name
+    each one (`_OVERSIZED_KEPT`).
+    """
+    index_of = {id(element): index for index, element in enumerate(elements)}
+    rejected = []
+    for event, size in batcher.oversized:
+        accepted[event["source"]] -= 1
+        reason = FieldError(
+            "", f"Event should be at most {batcher.max_bytes:,} bytes of JSON, not {size:,}"
+        )
+        kept = {key: event[key] for key in _OVERSIZED_KEPT if key in event}
+        rejected.append(Rejected(index_of[id(event)], kept, [reason]))
+    return rejected
 
 
 def _sources_of(rejected: list[Rejected]) -> Counter[str]:
