@@ -11,7 +11,7 @@ from datetime import datetime
 import orjson
 
 from funnel.db import EventRow, UnstorableEventError, wire_row
-from funnel.events import FieldError, Rejected, Source, ValidEvent, validate_events
+from funnel.events import FieldError, Rejected, Source, validate_events
 from funnel.jetstream import Delivery
 
 
@@ -23,13 +23,14 @@ class UndecodableMessageError(ValueError):
 class DecodedMessage:
     """A delivery taken apart: `rows` to store, `invalid` and `unstorable` events to refuse.
 
-    `origins[i]` is the valid event `rows[i]` was made from.
+    `indexes[i]` is the position in the message of the event `rows[i]` was made from (the
+    parsed events themselves are not kept: a fetch's would double a collector's memory).
     """
 
     delivery: Delivery
     events: int
     rows: list[EventRow] = field(default_factory=list)
-    origins: list[ValidEvent] = field(default_factory=list)
+    indexes: list[int] = field(default_factory=list)
     invalid: list[Rejected] = field(default_factory=list)
     unstorable: list[Rejected] = field(default_factory=list)
 
@@ -61,5 +62,5 @@ def decode_message(delivery: Delivery, source: Source, received_at: datetime) ->
         except UnstorableEventError as exc:
             decoded.unstorable.append(Rejected(valid.index, valid.raw, [FieldError("", str(exc))]))
             continue
-        decoded.origins.append(valid)
+        decoded.indexes.append(valid.index)
     return decoded

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 import asyncpg
+import orjson
 import structlog
 
 from funnel.collector.message import DecodedMessage, UndecodableMessageError, decode_message
@@ -149,12 +150,13 @@ class BatchWriter:
         """Store each row of `message` alone; the events of rows refused become unstorable."""
         kept: list[EventRow] = []
         inserted = 0
-        for row, origin in zip(message.rows, message.origins, strict=True):
+        events = orjson.loads(message.delivery.data)  # decoded once already: a JSON array
+        for row, index in zip(message.rows, message.indexes, strict=True):
             try:
                 inserted += await self._write([row])
             except DataRefusedError as exc:
                 reason = FieldError("", f"refused by the database: {exc}")
-                message.unstorable.append(Rejected(origin.index, origin.raw, [reason]))
+                message.unstorable.append(Rejected(index, events[index], [reason]))
                 continue
             kept.append(row)
         message.rows = kept
