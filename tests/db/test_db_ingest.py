@@ -178,3 +178,19 @@ async def test_events_at_every_bound_validation_admits_are_stored(
     )
     assert stored is not None
     assert tuple(stored) == (2**15 - 1, Decimal("999999999999.99"))
+
+
+async def test_follower_sums_never_overflow(conn: asyncpg.Connection) -> None:
+    """The audience summary adds every follower count of a bucket: counts at the largest
+    valid value still store, and later events of the same minute do too."""
+    events = [tiktok_event() for _ in range(3)]
+    for event, followers in zip(events, (2**63 - 1, 2**63 - 1, 5), strict=True):
+        event["data"]["user"]["followers"] = followers
+    for event in events:
+        async with conn.transaction():
+            assert await store_events(conn, rows_of([event])) == 1
+    total = await conn.fetchval(
+        "SELECT followers FROM audience_counts"
+        " WHERE grain = 'minute' AND source = 'tiktok' AND dimension = 'all'"
+    )
+    assert total == 2 * (2**63 - 1) + 5

@@ -72,3 +72,23 @@ async def test_latest_event_in_range_describes_the_user(database_url: str) -> No
     assert body["facebook"]["topCities"] == [{"country": "Kenya", "city": "Beta", "users": 1}]
     assert body["tiktok"]["devices"] == {"Android": 0, "iOS": 0, "Desktop": 1}
     assert body["tiktok"]["followers"] == {"min": 9, "max": 9, "avg": 9.0, "median": 9}
+
+
+async def test_the_largest_follower_counts_are_averaged_exactly(database_url: str) -> None:
+    """Follower counts at the largest valid value add up past a `bigint` in the summary and
+    in the report's sum; the average is still their exact mean."""
+    rows = generate(count=200, seed=31)
+    tiktok = [row for row in rows if row.source == "tiktok"][:3]
+    at = START + timedelta(minutes=10)
+    mine = [
+        row._replace(event_id=f"big-{n}", user_id=f"big-{n}", occurred_at=at, followers=2**63 - 1)
+        for n, row in enumerate(tiktok)
+    ]
+    await run_migrations(database_url)
+    await load(database_url, mine, batch=1)
+    async with running_reporter(database_url) as client:
+        response = await client.get("/reports/demographics", params={"source": "tiktok"})
+    assert response.status_code == 200, response.text
+    followers = response.json()["tiktok"]["followers"]
+    assert followers["avg"] == float(2**63 - 1)
+    assert (followers["min"], followers["max"]) == (2**63 - 1, 2**63 - 1)

@@ -194,7 +194,7 @@ async def demographics_report(
         audience = audiences[row["source"]]
         audience.counts[(row["dimension"], row["value"], row["detail"])] += row["events"]
         if row["dimension"] == "all":
-            audience.followers_sum += row["followers"]
+            audience.followers_sum += int(row["followers"])  # an exact `numeric` sum
     by_user: defaultdict[tuple[Source, str], list[Mapping[str, Any]]] = defaultdict(list)
     for row in await queries.repeat_user_events(conn, start, end, sources):
         by_user[(row["source"], row["user_id"])].append(row)

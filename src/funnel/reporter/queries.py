@@ -209,7 +209,7 @@ async def count_audience(
     union, args = _union(pieces, summary, raw, 2)
     sql = (
         "SELECT source, dimension, value, detail, sum(events)::bigint AS events,"
-        f" sum(followers)::bigint AS followers FROM ({union}) AS pieces GROUP BY 1, 2, 3, 4"
+        f" sum(followers) AS followers FROM ({union}) AS pieces GROUP BY 1, 2, 3, 4"
     )
     return list(await conn.fetch(sql, list(sources), *args))
 
