@@ -263,6 +263,29 @@ async def test_an_event_too_large_for_any_message_is_rejected_alone(
     [letter] = await stored_messages(nats_url, subjects.dead_letter_stream)
     [entry] = batch_events(letter)
     assert entry["index"] == 50
-    assert entry["event"] == {
-        key: huge[key] for key in ("eventId", "source", "funnelStage", "eventType", "timestamp")
-    }
+    named = ("eventId", "source", "funnelStage", "eventType", "timestamp")
+    assert {key: entry["event"][key] for key in named} == {key: huge[key] for key in named}
+    assert entry["event"]["notKept"].startswith("not kept: 3,000,")
+
+
+async def test_a_rejected_event_too_large_for_a_dead_letter_costs_its_request_nothing(
+    client: httpx.AsyncClient,
+    subjects: Subjects,
+    nats_url: str,
+    events_50k: list[dict[str, Any]],
+) -> None:
+    """An invalid element of 3 MB (an unknown field) is rejected and dead-lettered by what
+    names it; the request is answered 202 and its good events are stored."""
+    body = [copy.deepcopy(event) for event in events_50k[:101]]
+    body[50]["promo"] = "x" * 3_000_000
+
+    answer = await client.post("/webhook", content=orjson.dumps(body))
+
+    assert answer.status_code == 202, answer.text
+    assert (answer.json()["accepted"], answer.json()["rejected"]) == (100, 1)
+    stored = stored_events(await stored_messages(nats_url, subjects.events_stream))
+    assert len(stored) == 100
+    [letter] = await stored_messages(nats_url, subjects.dead_letter_stream)
+    [entry] = batch_events(letter)
+    assert (entry["index"], entry["eventId"]) == (50, body[50]["eventId"])
+    assert entry["event"]["notKept"].startswith("not kept: 3,000,")

@@ -68,6 +68,33 @@ async def test_one_bad_event_of_a_request_is_one_small_letter(
     assert all({"path", "message"} <= set(error) for error in entries[1]["errors"])
 
 
+async def test_an_event_too_large_for_a_letter_keeps_what_names_it(
+    conn: JetStreamConnection, streams: Subjects
+) -> None:
+    """A rejected element no message could hold is stored by the fields that name it (and
+    a note of its size), so its letter, and its request, are not refused."""
+    huge = {"eventId": "fb-huge", "source": "facebook", "timestamp": "t", "promo": "x" * 3_000_000}
+    giant_id = {"eventId": "i" * 3_000_000}
+    validation = validate_events([huge, "y" * 3_000_000, giant_id, {"small": 1}])
+    letter = RejectedInput(validation.rejected, correlation_id="cid-huge", msg_id="req-huge")
+    await dead_letter(Publisher(conn), streams.dlq_gateway, letter)
+
+    entries = [
+        entry for stored in await _letters(conn, streams) for entry in stored.rejected_entries()
+    ]
+    assert [entry["index"] for entry in entries] == [0, 1, 2, 3]
+    first, string, giant, small = entries
+    assert {key: first["event"][key] for key in ("eventId", "source", "timestamp")} == {
+        "eventId": "fb-huge",
+        "source": "facebook",
+        "timestamp": "t",
+    }
+    assert first["event"]["notKept"].startswith("not kept: 3,000,")
+    assert string["event"].startswith("not kept: 3,000,")
+    assert (giant["eventId"], set(giant["event"])) == (None, {"notKept"})
+    assert small["event"] == {"small": 1}
+
+
 async def test_many_rejected_events_are_split_and_stored_once(
     conn: JetStreamConnection, streams: Subjects
 ) -> None:

@@ -204,17 +204,12 @@ class Webhook:
             self._idle.set()
 
 
-# What a dead letter keeps of an event too large for any message: enough to find it.
-_OVERSIZED_KEPT: Final = ("eventId", "source", "funnelStage", "eventType", "timestamp")
-
-
 def _oversized(
     batcher: Batcher, elements: list[object], accepted: Counter[Source]
 ) -> list[Rejected]:
     """The events `batcher` left out of its messages, rejected and no longer `accepted`.
 
-    Their dead letter could not hold them either, so it keeps only the fields that name
-    each one (`_OVERSIZED_KEPT`).
+    Their dead letter cannot hold them either: it keeps what names each one.
     """
     index_of = {id(element): index for index, element in enumerate(elements)}
     rejected = []
@@ -223,8 +218,7 @@ def _oversized(
         reason = FieldError(
             "", f"Event should be at most {batcher.max_bytes:,} bytes of JSON, not {size:,}"
         )
-        kept = {key: event[key] for key in _OVERSIZED_KEPT if key in event}
-        rejected.append(Rejected(index_of[id(event)], kept, [reason]))
+        rejected.append(Rejected(index_of[id(event)], event, [reason]))
     return rejected
 
 

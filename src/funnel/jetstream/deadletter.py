@@ -19,7 +19,8 @@ as is. Body of "rejected-input": a JSON array with one entry per rejected webhoo
 `{"index": i, "eventId": "..." | null, "errors": [{"path": ..., "message": ...}], "event": raw}`,
 where `index` is the event's position in its request. The gateway dead-letters only the
 rejected events of a request, one message for all of them (split past 1,000 events or
-~1 MB), so a 50,000-event request with one bad event costs one small message.
+~1 MB), so a 50,000-event request with one bad event costs one small message. An event no
+message could hold is kept as the fields that name it and a `notKept` note of its size.
 """
 
 import uuid
@@ -29,7 +30,7 @@ from typing import Any, Final, Literal, Protocol
 
 import orjson
 
-from funnel.jetstream.batch import json_batches
+from funnel.jetstream.batch import MAX_BATCH_BYTES, json_batches
 from funnel.jetstream.message import EVENT_COUNT_HEADER, Delivery, OutboundMessage
 from funnel.jetstream.publisher import Publisher
 from funnel.jetstream.stored import StoredMessage
@@ -46,6 +47,9 @@ DELIVERIES_HEADER: Final = "Funnel-Deliveries"
 DeadLetterKind = Literal["rejected-input", "undeliverable"]
 
 _MAX_ERROR_CHARS: Final = 1000
+# What a rejected-input letter keeps of an event too large for any message.
+_NAMING_FIELDS: Final = ("eventId", "source", "funnelStage", "eventType", "timestamp")
+_MAX_NAMING_CHARS: Final = 256
 
 
 class Rejection(Protocol):
@@ -218,13 +222,34 @@ def _encode_rejection(rejection: Rejection) -> bytes:
         "event": orjson.Fragment(raw) if isinstance(raw, bytes) else raw,
     }
     try:
-        return orjson.dumps(entry, default=_jsonable)
+        encoded = orjson.dumps(entry, default=_jsonable)
     except orjson.JSONEncodeError as exc:
         # orjson writes at most 255 levels, 64-bit integers and valid UTF-8, while parsed
         # input may hold more (1,000 levels); such an event is kept as a note saying so
         # rather than failing its whole request.
         entry["event"] = f"not representable as JSON: {exc}"
         return orjson.dumps(entry, default=_jsonable)
+    if len(encoded) <= MAX_BATCH_BYTES:
+        return encoded
+    # No message could hold it: JetStream would refuse the letter, and with it the whole
+    # request. The letter keeps what names the event instead.
+    entry["event"] = _named_only(raw, len(encoded))
+    event_id = rejection.event_id
+    entry["eventId"] = event_id if event_id and len(event_id) <= _MAX_NAMING_CHARS else None
+    return orjson.dumps(entry, default=_jsonable)
+
+
+def _named_only(raw: Any, size: int) -> Any:
+    """What a letter keeps of an event whose entry would be `size` bytes, too many."""
+    note = f"not kept: {size:,} bytes of JSON, more than a dead letter holds"
+    if not isinstance(raw, Mapping):
+        return note
+    named = {
+        key: raw[key]
+        for key in _NAMING_FIELDS
+        if isinstance(raw.get(key), str) and len(raw[key]) <= _MAX_NAMING_CHARS
+    }
+    return named | {"notKept": note}
 
 
 def _jsonable(value: Any) -> Any:
