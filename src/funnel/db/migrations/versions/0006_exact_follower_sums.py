@@ -7,7 +7,8 @@ A follower count is a `bigint`, and the summary adds the counts of all TikTok ev
 minute or an hour into one row. Two valid events with counts near 2^63 overflowed its
 `bigint`. From then on the database refused every TikTok event of that minute and hour,
 since each batch updates the row. `numeric` sums exactly, as revenue does. The table holds
-one row per bucket and fact, so rewriting it is quick.
+one row per bucket and fact, so rewriting it is quick. It is locked while it is rewritten:
+collectors and reports wait meanwhile, and JetStream holds the collectors' batches.
 """
 
 from alembic import op
