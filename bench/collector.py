@@ -41,10 +41,8 @@ from funnel.jetstream import (
     OutboundMessage,
     Publisher,
     StreamNotFoundError,
-    dead_letter_stream,
+    declare_streams,
     delete_stream,
-    ensure_stream,
-    events_stream,
 )
 from funnel.local import EmbeddedNats, EmbeddedPostgres, free_port
 from funnel.observability import CORRELATION_HEADER
@@ -68,8 +66,7 @@ def _events(source: Source, count: int) -> Iterator[list[dict[str, Any]]]:
 
 async def _prefill(nats_url: str, subjects: Subjects, source: Source, count: int) -> None:
     async with JetStreamConnection(nats_url, "bench-prefill") as conn:
-        await ensure_stream(conn, events_stream(subjects, max_age=3600))
-        await ensure_stream(conn, dead_letter_stream(subjects, max_age=3600))
+        await declare_streams(conn, subjects, max_age=3600)
         messages = (
             OutboundMessage(
                 subject=subjects.events(source),

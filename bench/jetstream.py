@@ -37,11 +37,9 @@ from funnel.jetstream import (
     OutboundMessage,
     Publisher,
     PullConsumer,
-    dead_letter_stream,
+    declare_streams,
     delete_stream,
     ensure_consumer,
-    ensure_stream,
-    events_stream,
 )
 from funnel.local import EmbeddedNats
 from funnel.local.nats import CONFIG_FILE
@@ -130,8 +128,7 @@ async def _publish(publisher: Publisher, messages: list[OutboundMessage], parall
 
 
 async def _declare(conn: JetStreamConnection, subjects: Subjects) -> None:
-    await ensure_stream(conn, events_stream(subjects, max_age=3600))
-    await ensure_stream(conn, dead_letter_stream(subjects, max_age=3600))
+    await declare_streams(conn, subjects, max_age=3600)
     await ensure_consumer(conn, subjects.events_stream, "fb-collector", subjects.events("facebook"))
 
 

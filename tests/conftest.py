@@ -21,9 +21,7 @@ import pytest
 from funnel.events.subjects import Subjects
 from funnel.jetstream import (
     JetStreamConnection,
-    dead_letter_stream,
-    ensure_stream,
-    events_stream,
+    declare_streams,
 )
 from funnel.local import EmbeddedNats, EmbeddedPostgres
 
@@ -111,6 +109,5 @@ async def conn(nats_url: str) -> AsyncIterator[JetStreamConnection]:
 @pytest.fixture
 async def streams(conn: JetStreamConnection, subjects: Subjects) -> Subjects:
     """This test's `EVENTS` and `DEAD_LETTERS` streams, declared; returns their names."""
-    await ensure_stream(conn, events_stream(subjects, max_age=3600))
-    await ensure_stream(conn, dead_letter_stream(subjects, max_age=3600))
+    await declare_streams(conn, subjects, max_age=3600)
     return subjects

@@ -6,14 +6,34 @@ environment; the settings object itself never reads files, so what a process run
 always what its environment says.
 """
 
-from typing import Literal
+import re
+from datetime import timedelta
+from typing import Annotated, Final, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, ByteSize, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 AppEnv = Literal["development", "staging", "production"]
 LogFormat = Literal["json", "console"]
+
+
+_DURATION: Final = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*")
+_UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: object) -> object:
+    """`90s`, `15m`, `12h`, `7d` (or plain seconds) as a timedelta; anything else unchanged,
+    for pydantic to refuse with its own message."""
+    if isinstance(value, (int, float)):
+        return timedelta(seconds=value)
+    if isinstance(value, str) and (match := _DURATION.fullmatch(value.lower())):
+        return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
+    return value
+
+
+#: A duration written as `90s`, `15m`, `12h` or `7d`.
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 class ServiceSettings(BaseSettings):
@@ -66,6 +86,54 @@ class NatsSettings(BaseSettings):
     )
     stream_max_age_seconds: float = Field(default=7 * 24 * 3600, gt=0)
     stream_replicas: int = Field(default=1, ge=1, le=5)
+    stream_max_bytes: ByteSize = Field(
+        default=ByteSize(10 * 1024**3),
+        gt=0,
+        description="EVENTS holds at most this much backlog (`2GB`, `500MiB`); when full, the "
+        "gateway answers 503 instead of the stream dropping what it acknowledged",
+    )
+    dead_letter_max_bytes: ByteSize = Field(
+        default=ByteSize(1024**3),
+        gt=0,
+        description="DEAD_LETTERS keeps at most this much; the oldest letters go first",
+    )
+
+
+class RetentionSettings(BaseSettings):
+    """How long and how much raw event history PostgreSQL keeps (summaries keep counting)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    events_retention_time: Duration = Field(
+        default=timedelta(days=7),
+        gt=timedelta(0),
+        description="raw events stay at least this long after they arrive (`90s`, `12h`, `7d`)",
+    )
+    events_retention_size: ByteSize | None = Field(
+        default=None,
+        gt=0,
+        description="raw partitions together stay under this (`500MB`, `20GB`); none: no bound",
+    )
+    events_partition_width: Duration | None = Field(
+        default=None,
+        gt=timedelta(0),
+        description="time span of one partition; by default a fifth of the retention time, "
+        "between one minute and one hour",
+    )
+    retention_interval_seconds: float = Field(
+        default=10.0, gt=0, description="how often partitions are made ahead and dropped behind"
+    )
+
+    @property
+    def partition_width(self) -> timedelta:
+        if self.events_partition_width is not None:
+            return self.events_partition_width
+        wanted = self.events_retention_time / 5
+        return max([_WIDTHS[0], *(width for width in _WIDTHS if width <= wanted)])
+
+
+# Partition widths chosen by default: each divides an hour, so partitions align on hours.
+_WIDTHS: Final = tuple(timedelta(minutes=m) for m in (1, 2, 5, 10, 15, 30, 60))
 
 
 class DatabaseSettings(BaseSettings):

@@ -20,9 +20,7 @@ from funnel.jetstream import (
     JetStreamConnection,
     OutboundMessage,
     Publisher,
-    dead_letter_stream,
-    ensure_stream,
-    events_stream,
+    declare_streams,
 )
 from funnel.observability import CORRELATION_HEADER, Readiness
 from funnel.publisher.generator import generate_event
@@ -91,8 +89,7 @@ def messages_of(
 async def publish(nats_url: str, subjects: Subjects, messages: Sequence[OutboundMessage]) -> None:
     """Declare the test's streams and publish `messages`, waiting for every ack."""
     async with JetStreamConnection(nats_url, "test-publisher") as conn:
-        await ensure_stream(conn, events_stream(subjects, max_age=3600))
-        await ensure_stream(conn, dead_letter_stream(subjects))
+        await declare_streams(conn, subjects, max_age=3600)
         await Publisher(conn).publish_all(messages)
 
 

@@ -17,10 +17,8 @@ from funnel.jetstream import (
     NotConnectedError,
     Publisher,
     PullConsumer,
-    dead_letter_stream,
+    declare_streams,
     ensure_consumer,
-    ensure_stream,
-    events_stream,
 )
 from funnel.local import EmbeddedNats, free_port
 from tests.jetstream.jetstream_traffic import Recorder, batch_message, eventually
@@ -64,8 +62,7 @@ async def test_lost_server_is_survived(tmp_path: Path) -> None:
     try:
         with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
             async with JetStreamConnection(server.url, "survivor", reconnect_wait_max=0.5) as conn:
-                await ensure_stream(conn, events_stream(subjects, max_age=3600))
-                await ensure_stream(conn, dead_letter_stream(subjects))
+                await declare_streams(conn, subjects, max_age=3600)
                 await ensure_consumer(
                     conn, subjects.events_stream, "fb-collector", subject, ack_wait=30
                 )

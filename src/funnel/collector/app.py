@@ -19,19 +19,24 @@ from prometheus_client import CollectorRegistry
 
 from funnel.collector.jetstream_status import tracking_jetstream
 from funnel.collector.metrics import CollectorMetrics
+from funnel.collector.retention import keeping_retention
 from funnel.collector.settings import CollectorSettings
 from funnel.collector.writer import BatchWriter
-from funnel.db import connect_pool, migration_status, run_migrations, translate_errors
+from funnel.db import (
+    Partitions,
+    connect_pool,
+    migration_status,
+    run_migrations,
+    translate_errors,
+)
 from funnel.events import Subjects
 from funnel.jetstream import (
     JetStreamConnection,
     Publisher,
     PullConsumer,
     check_consumer,
-    dead_letter_stream,
+    declare_streams,
     ensure_consumer,
-    ensure_stream,
-    events_stream,
 )
 from funnel.observability import (
     CorrelationIdMiddleware,
@@ -58,13 +63,14 @@ async def _check_migrations(pool: asyncpg.Pool) -> None:
 async def _declare(conn: JetStreamConnection, settings: CollectorSettings) -> None:
     subjects = Subjects(settings.funnel_namespace)
     source = settings.collector_source
-    for stream in (
-        events_stream(
-            subjects, max_age=settings.stream_max_age_seconds, replicas=settings.stream_replicas
-        ),
-        dead_letter_stream(subjects, replicas=settings.stream_replicas),
-    ):
-        await ensure_stream(conn, stream)
+    await declare_streams(
+        conn,
+        subjects,
+        max_age=settings.stream_max_age_seconds,
+        max_bytes=settings.stream_max_bytes,
+        dead_letter_max_bytes=settings.dead_letter_max_bytes,
+        replicas=settings.stream_replicas,
+    )
     await ensure_consumer(
         conn,
         subjects.events_stream,
@@ -117,6 +123,7 @@ def create_app(settings: CollectorSettings, readiness: Readiness) -> FastAPI:
             writer = BatchWriter(
                 source=source,
                 pool=pool,
+                partitions=Partitions(settings.partition_width),
                 publisher=Publisher(conn),
                 consumer=durable,
                 dead_letter_subject=subjects.dlq(durable),
@@ -142,6 +149,9 @@ def create_app(settings: CollectorSettings, readiness: Readiness) -> FastAPI:
                 for _ in range(settings.consumers)
             ]
             async with (
+                keeping_retention(
+                    pool, settings.retention_policy, metrics, settings.retention_interval_seconds
+                ) as retention,
                 _consuming(consumers, settings.shutdown_grace_seconds) as check_fetching,
                 tracking_jetstream(conn, subjects, durable, metrics, settings.lag_interval_seconds),
             ):
@@ -153,6 +163,7 @@ def create_app(settings: CollectorSettings, readiness: Readiness) -> FastAPI:
                 readiness.add("database", functools.partial(_check_database, pool))
                 readiness.add("migrations", functools.partial(_check_migrations, pool))
                 readiness.add("fetching", check_fetching)
+                readiness.describe("storage", retention.details)
                 readiness.phase = Phase.RUNNING
                 _log.info("collector_started", source=source, consumers=len(consumers))
                 yield {"readiness": readiness, "registry": registry, "metrics": metrics}

@@ -21,6 +21,7 @@ from typing import Final, Literal, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from funnel.db.retention import Footprint, RetentionPolicy
 from funnel.jetstream import ConsumerStatus, Delivery, StreamStatus
 
 FailureReason = Literal["invalid", "unstorable", "undecodable", "undeliverable"]
@@ -125,6 +126,45 @@ class CollectorMetrics:
             ["origin"],
             registry=registry,
         )
+        self._storage_bytes = Gauge(
+            "funnel_storage_bytes",
+            "Bytes on disk per store: raw (event partitions), summaries, stream (EVENTS), "
+            "dead_letters.",
+            ["store"],
+            registry=registry,
+        )
+        self._raw_partitions = Gauge(
+            "funnel_retention_partitions",
+            "Partitions of raw events kept.",
+            registry=registry,
+        )
+        self._retained_events = Gauge(
+            "funnel_retention_retained_events",
+            "Raw events kept.",
+            registry=registry,
+        )
+        self._oldest_event = Gauge(
+            "funnel_retention_oldest_event_seconds",
+            "Timestamp (Unix time) of the oldest raw event kept; 0 when none is.",
+            registry=registry,
+        )
+        self._dropped_events = Counter(
+            "funnel_retention_dropped_events",
+            "Raw events dropped by retention since the database was made (summaries still "
+            "count them).",
+            registry=registry,
+        )
+        self._retention_time = Gauge(
+            "funnel_retention_time_seconds",
+            "EVENTS_RETENTION_TIME in force.",
+            registry=registry,
+        )
+        self._retention_size = Gauge(
+            "funnel_retention_size_bytes",
+            "EVENTS_RETENTION_SIZE in force; 0 when raw events are bounded by time only.",
+            registry=registry,
+        )
+        self._dropped_seen = 0
         for reason in get_args(FailureReason):
             self._failed.labels(source, reason)
 
@@ -150,6 +190,24 @@ class CollectorMetrics:
         """Record what `stream` (the contract's name of `status.stream`) holds."""
         self._stream_messages.labels(stream).set(status.messages)
         self._stream_bytes.labels(stream).set(status.bytes)
+        store = "stream" if stream == "EVENTS" else "dead_letters"
+        self._storage_bytes.labels(store).set(status.bytes)
+
+    def retention_policy(self, policy: RetentionPolicy) -> None:
+        self._retention_time.set(policy.time.total_seconds())
+        self._retention_size.set(policy.size or 0)
+
+    def footprint(self, held: Footprint) -> None:
+        """Record what PostgreSQL holds; the dropped count is the database's own total."""
+        self._storage_bytes.labels("raw").set(held.raw_bytes)
+        self._storage_bytes.labels("summaries").set(held.summary_bytes)
+        self._raw_partitions.set(held.partitions)
+        self._retained_events.set(held.retained_events)
+        self._oldest_event.set(held.oldest_event.timestamp() if held.oldest_event else 0)
+        # A counter that follows the database's total (every replica reports the same).
+        if held.dropped_events > self._dropped_seen:
+            self._dropped_events.inc(held.dropped_events - self._dropped_seen)
+            self._dropped_seen = held.dropped_events
 
     def dead_letters(self, by_origin: Mapping[str, int]) -> None:
         """Replace the per-origin dead-letter counts: an origin emptied by a replay is gone."""

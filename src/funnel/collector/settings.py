@@ -4,14 +4,15 @@ from typing import Any, Final
 
 from pydantic import Field, model_validator
 
+from funnel.db.retention import RetentionPolicy
 from funnel.events.source import Source
-from funnel.settings import DatabaseSettings, NatsSettings, ServiceSettings
+from funnel.settings import DatabaseSettings, NatsSettings, RetentionSettings, ServiceSettings
 
 # Without `PORT`, each deployment listens where the contract puts it.
 _DEFAULT_PORTS: Final[dict[str, int]] = {"facebook": 3001, "tiktok": 3002}
 
 
-class CollectorSettings(ServiceSettings, NatsSettings, DatabaseSettings):
+class CollectorSettings(ServiceSettings, NatsSettings, DatabaseSettings, RetentionSettings):
     """Built once from the environment (`COLLECTOR_SOURCE`, `NATS_URL`, ...) in `run`."""
 
     collector_source: Source = Field(description="facebook or tiktok: the subject this pulls")
@@ -75,6 +76,11 @@ class CollectorSettings(ServiceSettings, NatsSettings, DatabaseSettings):
     lag_interval_seconds: float = Field(
         default=5.0, gt=0, description="how often consumer lag gauges are refreshed"
     )
+
+    @property
+    def retention_policy(self) -> RetentionPolicy:
+        size = None if self.events_retention_size is None else int(self.events_retention_size)
+        return RetentionPolicy(self.events_retention_time, size, self.partition_width)
 
     @model_validator(mode="before")
     @classmethod

@@ -28,6 +28,7 @@ from funnel.db import (
     DatabaseUnavailableError,
     DataRefusedError,
     EventRow,
+    Partitions,
     store_events,
     translate_errors,
 )
@@ -57,6 +58,7 @@ class BatchWriter:
         *,
         source: Source,
         pool: asyncpg.Pool,
+        partitions: Partitions,
         publisher: Publisher,
         consumer: str,
         dead_letter_subject: str,
@@ -64,6 +66,7 @@ class BatchWriter:
     ) -> None:
         self._source = source
         self._pool = pool
+        self._partitions = partitions
         self._publisher = publisher
         self._consumer = consumer
         self._dead_letter_subject = dead_letter_subject
@@ -170,10 +173,15 @@ class BatchWriter:
         while True:
             attempt += 1
             try:
+                # In a short transaction of its own: the batch's never waits on DDL.
+                await self._partitions.ensure(self._pool, [row.occurred_at for row in rows])
                 with translate_errors():
                     async with self._pool.acquire() as conn, conn.transaction():
-                        inserted = await store_events(conn, rows)
+                        inserted = await store_events(
+                            conn, rows, partition_width=self._partitions.width
+                        )
             except DatabaseUnavailableError as exc:
+                self._partitions.forget()
                 self._metrics.database_unavailable()
                 if attempt == 1:
                     _log.warning("database_unavailable", count=len(rows), error=str(exc))

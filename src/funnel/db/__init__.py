@@ -9,6 +9,7 @@ from funnel.db.errors import (
     translate_errors,
 )
 from funnel.db.ingest import store_events
+from funnel.db.partitions import Partitions
 from funnel.db.pool import connect_pool
 from funnel.db.rows import COLUMNS, EventRow, UnstorableEventError, to_row, wire_row
 from funnel.db.schema import head_revisions, migration_status, run_migrations
@@ -19,6 +20,7 @@ __all__ = [
     "DatabaseError",
     "DatabaseUnavailableError",
     "EventRow",
+    "Partitions",
     "SchemaNotCurrentError",
     "UnstorableEventError",
     "connect_pool",

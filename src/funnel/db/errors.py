@@ -30,8 +30,9 @@ class SchemaNotCurrentError(DatabaseError):
 
 
 # Connection-level failures (SQLSTATE 08), operator intervention (57: admin shutdown,
-# cannot connect now, crash recovery), exhausted resources (53) and serialization or
-# deadlock aborts (40) all clear up on their own; so do socket errors and timeouts.
+# cannot connect now, crash recovery), exhausted resources (53), serialization or deadlock
+# aborts (40) and lock time-outs (55P03) all clear up on their own; so do socket errors and
+# timeouts.
 _TRANSIENT: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
@@ -39,6 +40,8 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.exceptions.TransactionRollbackError,
+    # A lock not had within `lock_timeout` (partition DDL sets one): try again later.
+    asyncpg.exceptions.LockNotAvailableError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.InternalClientError,
 )

@@ -1,18 +1,22 @@
 """The bulk write path: many events in, each stored once, in the caller's transaction.
 
 Rows are copied (binary COPY) into a session-local staging table, then moved into `events`
-with one `INSERT`; if any of them is stored already, with `ON CONFLICT (event_id) DO NOTHING`
-instead: a redelivered or duplicate event is skipped by the primary key, so storing the same
-batch twice stores it once. The rows that were new land in the temporary table
-`_new_events`, from which the report summaries are updated in the same transaction.
+with one `INSERT`; if any of them is stored already, with `ON CONFLICT (occurred_at,
+event_id) DO NOTHING` instead: a redelivered or duplicate event (same `eventId` and
+`timestamp`) is skipped by the primary key, so storing the same batch twice stores it once.
+The rows that were new land in the temporary table `_new_events`, from which the report
+summaries are updated in the same transaction, and their count per partition in
+`raw_arrivals`, which retention reads.
 """
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Final
 
 import asyncpg
 
 from funnel.db.errors import translate_errors
+from funnel.db.partitions import DEFAULT_PARTITION_WIDTH, create_partitions, is_missing_partition
 from funnel.db.rows import COLUMNS, EventRow
 from funnel.db.summaries import update_summaries
 
@@ -29,7 +33,7 @@ _SUMMARY_COLUMNS: Final = ", ".join(column for column in COLUMNS if column not i
 _PREPARE: Final = f"""
 CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (LIKE events) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS _new_events ON COMMIT DELETE ROWS
-    AS SELECT {_SUMMARY_COLUMNS} FROM events WITH NO DATA;
+    AS SELECT {_SUMMARY_COLUMNS}, tableoid AS partition FROM events WITH NO DATA;
 DELETE FROM {_STAGING};
 DELETE FROM _new_events;
 """
@@ -41,7 +45,7 @@ def _move(on_conflict: str) -> str:
             INSERT INTO events ({_COLUMN_LIST})
             SELECT {_COLUMN_LIST} FROM {_STAGING}
             {on_conflict}
-            RETURNING {_SUMMARY_COLUMNS}
+            RETURNING {_SUMMARY_COLUMNS}, tableoid
         )
         INSERT INTO _new_events SELECT * FROM inserted
     """
@@ -52,13 +56,42 @@ def _move(on_conflict: str) -> str:
 # per event. A batch that holds a stored event (a redelivery) fails it and takes the
 # skipping path instead, inside the same transaction.
 _MOVE_ALL_NEW: Final = _move("")
-_MOVE_SKIPPING_STORED: Final = _move("ON CONFLICT (event_id) DO NOTHING")
+_MOVE_SKIPPING_STORED: Final = _move("ON CONFLICT (occurred_at, event_id) DO NOTHING")
+
+# What retention reads: rows stored and the latest arrival, per partition and source.
+_COUNT_ARRIVALS: Final = """
+    INSERT INTO raw_arrivals AS a (partition, source, events, last_received_at)
+    SELECT n.partition::regclass::text, n.source, count(*), now()
+    FROM _new_events AS n
+    GROUP BY 1, 2
+    ORDER BY 1, 2
+    ON CONFLICT (partition, source) DO UPDATE SET
+        events = a.events + excluded.events,
+        last_received_at = greatest(a.last_received_at, excluded.last_received_at)
+"""
 
 
-async def store_events(conn: asyncpg.Connection, rows: Sequence[EventRow]) -> int:
+async def _insert_staged(conn: asyncpg.Connection) -> str:
+    try:
+        async with conn.transaction():  # a savepoint: a failure undoes only the attempt
+            status: str = await conn.execute(_MOVE_ALL_NEW)
+    except asyncpg.UniqueViolationError:
+        status = await conn.execute(_MOVE_SKIPPING_STORED)
+    return status
+
+
+async def store_events(
+    conn: asyncpg.Connection,
+    rows: Sequence[EventRow],
+    *,
+    partition_width: timedelta = DEFAULT_PARTITION_WIDTH,
+) -> int:
     """Store `rows` inside the caller's open transaction; return how many were new.
 
     Nothing is visible to others until the caller commits, and a rollback undoes it all.
+    Rows no partition holds get one (`partition_width` wide) inside this transaction, which
+    then blocks other writers until it ends: the collectors make them beforehand
+    (`Partitions.ensure`), so this happens only when a partition went in between.
     Raises `DatabaseUnavailableError` when the database goes away, asyncpg's own errors when
     the data itself is refused.
     """
@@ -70,11 +103,15 @@ async def store_events(conn: asyncpg.Connection, rows: Sequence[EventRow]) -> in
         await conn.execute(_PREPARE)
         await conn.copy_records_to_table(_STAGING, records=rows, columns=COLUMNS)
         try:
-            async with conn.transaction():  # a savepoint: a failure undoes only the attempt
-                status: str = await conn.execute(_MOVE_ALL_NEW)
-        except asyncpg.UniqueViolationError:
-            status = await conn.execute(_MOVE_SKIPPING_STORED)
+            async with conn.transaction():
+                status = await _insert_staged(conn)
+        except asyncpg.CheckViolationError as exc:
+            if not is_missing_partition(exc):
+                raise
+            await create_partitions(conn, [row.occurred_at for row in rows], partition_width)
+            status = await _insert_staged(conn)
         inserted = int(status.rsplit(" ", 1)[-1])
         if inserted:
+            await conn.execute(_COUNT_ARRIVALS)
             await update_summaries(conn)
     return inserted

@@ -31,11 +31,15 @@ _EVENT_SUMS: Final = "events revenue transactions campaign_transactions"
 _AUDIENCE_KEYS: Final = "source, dimension, value, detail"
 _AUDIENCE_SUMS: Final = "events followers"
 
-_IS_TRANSACTION = (
+#: SQL: whether the event row `e` is a transaction (its amount is revenue).
+IS_TRANSACTION: Final = (
     "(e.purchase_amount IS NOT NULL AND (e.source, e.event_type) IN ("
     + ", ".join(f"('{source}', '{kind}')" for source, kind in TRANSACTIONAL_EVENT_TYPES.items())
     + "))"
 )
+
+#: Every summary table: what they take on disk is reported beside the raw partitions.
+SUMMARY_TABLES: Final = ("event_counts", "audience_counts", "campaign_totals", "repeat_events")
 
 #: The demographics report's age groups: (name, first age of the group), youngest first.
 AGE_GROUPS: Final = (
@@ -142,9 +146,9 @@ def _count_events(relation: str, grains: tuple[Grain, ...]) -> str:
     finest = f"""
         SELECT date_bin('1 {grains[0]}', e.occurred_at, {_ORIGIN}) AS bucket, e.source,
                e.funnel_stage, e.event_type, count(*) AS events,
-               coalesce(sum(e.purchase_amount) FILTER (WHERE {_IS_TRANSACTION}), 0) AS revenue,
-               count(*) FILTER (WHERE {_IS_TRANSACTION}) AS transactions,
-               count(*) FILTER (WHERE {_IS_TRANSACTION} AND e.campaign_id IS NOT NULL)
+               coalesce(sum(e.purchase_amount) FILTER (WHERE {IS_TRANSACTION}), 0) AS revenue,
+               count(*) FILTER (WHERE {IS_TRANSACTION}) AS transactions,
+               count(*) FILTER (WHERE {IS_TRANSACTION} AND e.campaign_id IS NOT NULL)
                    AS campaign_transactions
         FROM {relation} AS e
         GROUP BY 1, 2, 3, 4
@@ -162,7 +166,7 @@ def _add_campaigns(relation: str) -> str:
         INSERT INTO campaign_totals AS c (campaign_id, revenue, transactions)
         SELECT e.campaign_id, sum(e.purchase_amount), count(*)
         FROM {relation} AS e
-        WHERE {_IS_TRANSACTION} AND e.campaign_id IS NOT NULL
+        WHERE {IS_TRANSACTION} AND e.campaign_id IS NOT NULL
         GROUP BY 1
         ORDER BY 1
         ON CONFLICT (campaign_id) DO UPDATE SET
@@ -198,8 +202,10 @@ _ADD_REPEATS: Final = f"""
         FROM _new_events AS n
         CROSS JOIN LATERAL (
             SELECT 1
-            FROM (SELECT source, event_id FROM events WHERE user_id = n.user_id OFFSET 0) AS o
-            WHERE o.source = n.source AND o.event_id <> n.event_id
+            FROM (
+                SELECT source, occurred_at, event_id FROM events WHERE user_id = n.user_id OFFSET 0
+            ) AS o
+            WHERE o.source = n.source AND (o.occurred_at, o.event_id) <> (n.occurred_at, n.event_id)
             LIMIT 1
         ) AS other
     )
@@ -210,8 +216,8 @@ _ADD_REPEATS: Final = f"""
         SELECT * FROM (SELECT * FROM events WHERE user_id = r.user_id OFFSET 0) AS u
         WHERE u.source = r.source
     ) AS e
-    ORDER BY e.event_id
-    ON CONFLICT (event_id) DO NOTHING
+    ORDER BY e.occurred_at, e.event_id
+    ON CONFLICT (occurred_at, event_id) DO NOTHING
 """
 
 #: The statements `update_summaries` runs, in order, each named (`bench.statements` times them).

@@ -25,9 +25,7 @@ from funnel.jetstream import (
     JetStreamConnection,
     Publisher,
     check_stream,
-    dead_letter_stream,
-    ensure_stream,
-    events_stream,
+    declare_streams,
 )
 from funnel.observability import (
     CorrelationIdMiddleware,
@@ -56,16 +54,13 @@ def create_app(settings: GatewaySettings, readiness: Readiness | None = None) ->
         async with JetStreamConnection(
             settings.nats_url, name=SERVICE_NAME, registry=registry
         ) as conn:
-            await ensure_stream(
+            await declare_streams(
                 conn,
-                events_stream(
-                    subjects,
-                    max_age=settings.stream_max_age_seconds,
-                    replicas=settings.stream_replicas,
-                ),
-            )
-            await ensure_stream(
-                conn, dead_letter_stream(subjects, replicas=settings.stream_replicas)
+                subjects,
+                max_age=settings.stream_max_age_seconds,
+                max_bytes=settings.stream_max_bytes,
+                dead_letter_max_bytes=settings.dead_letter_max_bytes,
+                replicas=settings.stream_replicas,
             )
             publisher = Publisher(
                 conn,

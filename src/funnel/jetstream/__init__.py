@@ -14,6 +14,7 @@ from funnel.jetstream.deadletter import (
     dead_letter,
     read_dead_letter,
 )
+from funnel.jetstream.declare import declare_streams
 from funnel.jetstream.durable import (
     ConsumerStatus,
     check_consumer,
@@ -97,6 +98,7 @@ __all__ = [
     "consumer_info",
     "dead_letter",
     "dead_letter_stream",
+    "declare_streams",
     "delete_message",
     "delete_stream",
     "ensure_consumer",

@@ -59,6 +59,17 @@ async def ensure_consumer(
         await conn._manager.add_consumer(stream, config)
 
 
+async def create_consumer_if_missing(
+    conn: JetStreamConnection, stream: str, durable: str, filter_subject: str
+) -> None:
+    """Create the durable with default settings unless it exists; an existing one is left as
+    its owner declared it."""
+    try:
+        await consumer_info(conn, stream, durable)
+    except ConsumerNotFoundError:
+        await ensure_consumer(conn, stream, durable, filter_subject)
+
+
 async def consumer_info(conn: JetStreamConnection, stream: str, durable: str) -> ConsumerStatus:
     """The durable's counters; raises `ConsumerNotFoundError` / `StreamNotFoundError`."""
     with translated(f"consumer info {stream}/{durable}"):

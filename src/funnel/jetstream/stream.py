@@ -26,11 +26,19 @@ _STREAM_NAME_IN_USE: Final = 10058  # exists with a different configuration
 
 @dataclass(frozen=True, slots=True)
 class StreamConfig:
-    """A file-backed, limits-retention stream; times are in seconds."""
+    """A file-backed stream bounded by age and bytes; times are in seconds.
+
+    `interest`: a message goes once every durable consumer has acknowledged it (else it is
+    kept until `max_age`). `refuse_when_full`: past `max_bytes` a publish is refused (discard
+    new) instead of the oldest messages being deleted (discard old).
+    """
 
     name: str
     subjects: tuple[str, ...]
     max_age: float
+    max_bytes: int
+    interest: bool = False
+    refuse_when_full: bool = False
     duplicate_window: float = DEFAULT_DUPLICATE_WINDOW
     replicas: int = 1
     max_message_bytes: int = MAX_MESSAGE_BYTES
@@ -41,9 +49,10 @@ class StreamConfig:
             name=self.name,
             description=self.description or None,
             subjects=list(self.subjects),
-            retention=api.RetentionPolicy.LIMITS,
+            retention=api.RetentionPolicy.INTEREST if self.interest else api.RetentionPolicy.LIMITS,
             storage=api.StorageType.FILE,
-            discard=api.DiscardPolicy.OLD,
+            discard=api.DiscardPolicy.NEW if self.refuse_when_full else api.DiscardPolicy.OLD,
+            max_bytes=self.max_bytes,
             max_age=self.max_age,
             # JetStream refuses a duplicate window longer than the stream keeps messages.
             duplicate_window=min(self.duplicate_window, self.max_age),
@@ -52,25 +61,44 @@ class StreamConfig:
         )
 
 
-def events_stream(subjects: Subjects, *, max_age: float, replicas: int = 1) -> StreamConfig:
-    """`EVENTS`: validated batches of every source, kept `max_age` seconds for replays."""
+def events_stream(
+    subjects: Subjects, *, max_age: float, max_bytes: int, replicas: int = 1
+) -> StreamConfig:
+    """`EVENTS`: validated batches of every source, each kept until its collector stored it.
+
+    Interest retention: an acknowledged batch leaves at once, so the stream holds the
+    backlog, not the history (PostgreSQL keeps that). A full stream refuses new batches, so
+    the gateway answers 503 rather than the stream deleting batches it acknowledged; `max_age`
+    still drops a batch no collector took in that long.
+    """
     return StreamConfig(
         name=subjects.events_stream,
         subjects=tuple(subjects.events(source) for source in SOURCES),
         max_age=max_age,
+        max_bytes=max_bytes,
+        interest=True,
+        refuse_when_full=True,
         replicas=replicas,
         description="Validated event batches, one JSON array per message",
     )
 
 
 def dead_letter_stream(
-    subjects: Subjects, *, max_age: float = DEAD_LETTER_MAX_AGE, replicas: int = 1
+    subjects: Subjects,
+    *,
+    max_bytes: int,
+    max_age: float = DEAD_LETTER_MAX_AGE,
+    replicas: int = 1,
 ) -> StreamConfig:
-    """`DEAD_LETTERS`: rejected input (`dlq.gateway`) and given-up batches (`dlq.<consumer>`)."""
+    """`DEAD_LETTERS`: rejected input (`dlq.gateway`) and given-up batches (`dlq.<consumer>`).
+
+    Past `max_bytes` the oldest letters go, so a full dead-letter stream never refuses the
+    letter of a request whose good events are waiting on it."""
     return StreamConfig(
         name=subjects.dead_letter_stream,
         subjects=(subjects.all_dead_letters,),
         max_age=max_age,
+        max_bytes=max_bytes,
         replicas=replicas,
         description="Dead letters; see funnel.jetstream.deadletter for the format",
     )

@@ -5,7 +5,7 @@ otherwise; the exception's message is what `/health/ready` reports for it.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from enum import Enum
 from typing import Any
 
@@ -14,6 +14,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 Check = Callable[[], Awaitable[None]]
+# What a service reports beside its checks (a collector: its storage footprint).
+Details = Callable[[], Mapping[str, Any]]
 
 _log = structlog.get_logger(__name__)
 
@@ -30,11 +32,19 @@ class Readiness:
 
     def __init__(self, timeout_seconds: float = 2.0) -> None:
         self._checks: dict[str, Check] = {}
+        self._details: dict[str, Details] = {}
         self._timeout = timeout_seconds
         self.phase = Phase.STARTING
 
     def add(self, name: str, check: Check) -> None:
         self._checks[name] = check
+
+    def describe(self, name: str, details: Details) -> None:
+        """Report `details()` under `details.<name>` in every `/health/ready` answer."""
+        self._details[name] = details
+
+    def details(self) -> dict[str, Mapping[str, Any]]:
+        return {name: details() for name, details in self._details.items()}
 
     @property
     def is_draining(self) -> bool:
@@ -73,9 +83,12 @@ def health_router() -> APIRouter:
         readiness: Readiness = request.state.readiness
         checks = await readiness.run()
         failing = {name: result for name, result in checks.items() if result != "ok"}
+        details = {"details": found} if (found := readiness.details()) else {}
         if failing:
             _log.info("not_ready", checks=failing)
-            return JSONResponse({"status": "not_ready", "checks": checks}, status_code=503)
-        return {"status": "ready", "checks": checks}
+            return JSONResponse(
+                {"status": "not_ready", "checks": checks, **details}, status_code=503
+            )
+        return {"status": "ready", "checks": checks, **details}
 
     return router

@@ -1,0 +1,233 @@
+"""Retention of raw events: partitions made ahead, dropped behind by time and by size.
+
+`maintain` is one round, run every few seconds by each collector; the rounds of all replicas
+take turns on the partition lock, and a replica that finds it taken skips its round.
+
+- **Time.** A partition is dropped once its latest arrival (`raw_arrivals`) is older than
+  the retention time: every event stays at least that long after it arrived, whatever its
+  own timestamp. A late or future-stamped event lands in the partition of its timestamp,
+  made on demand, and keeps that partition (and its neighbours in it) alive for the
+  retention time after it arrived.
+- **Size.** While the partitions together take more than the size bound, the one with the
+  oldest latest arrival is dropped, never the one holding the present.
+
+Before a partition goes, what the summaries cannot give back is settled in the same
+transaction: its campaigns leave `campaign_totals` (which must bound revenue over retained
+rows only), its events leave `repeat_events`, and its range and row count join `raw_gaps`.
+The summaries themselves keep counting the dropped events.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+import asyncpg
+import structlog
+
+from funnel.db.errors import translate_errors
+from funnel.db.partitions import DDL_LOCK_TIMEOUT, LOCK_KEY, create_partitions
+from funnel.db.summaries import IS_TRANSACTION, SUMMARY_TABLES
+
+_log = structlog.get_logger(__name__)
+
+# Partitions made ahead of the present, so the live write path never waits on DDL.
+_AHEAD: Final = 2
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    """How long raw events stay (`time`), how much room they may take (`size`, bytes, None:
+    no bound) and the width of one partition."""
+
+    time: timedelta
+    size: int | None
+    width: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    name: str
+    start: datetime
+    end: datetime
+    events: int
+    last_arrival: datetime
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """A partition retention dropped, and why (`time` or `size`)."""
+
+    name: str
+    events: int
+    reason: str
+
+
+_HELD: Final = """
+    SELECT p.name, p.starts, p.ends, coalesce(sum(a.events), 0)::bigint AS events,
+           coalesce(max(a.last_received_at), p.created_at) AS last_arrival,
+           pg_total_relation_size(format('%I', p.name)::regclass) AS bytes
+    FROM raw_partitions AS p LEFT JOIN raw_arrivals AS a ON a.partition = p.name
+    GROUP BY p.name, p.starts, p.ends, p.created_at
+    ORDER BY p.starts
+"""
+
+
+async def maintain(
+    conn: asyncpg.Connection, policy: RetentionPolicy, now: datetime
+) -> list[Dropped]:
+    """One round: make the partitions ahead of `now`, drop what the policy says; return the
+    partitions dropped (none when another replica holds the round)."""
+    with translate_errors():
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
+            return []
+        try:
+            await create_partitions(
+                conn, [now + k * policy.width for k in range(_AHEAD + 1)], policy.width
+            )
+            return await _drop_expired(conn, policy, now)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
+
+
+async def _drop_expired(
+    conn: asyncpg.Connection, policy: RetentionPolicy, now: datetime
+) -> list[Dropped]:
+    held = [_Held(*row) for row in await conn.fetch(_HELD)]
+    chosen = _choose(held, policy, now)
+    dropped = []
+    for partition, reason in chosen:
+        events = await _drop(conn, partition, reason, now - policy.time)
+        if events is None:
+            continue  # the next round looks again
+        dropped.append(Dropped(partition.name, events, reason))
+        _log.info("partition_dropped", partition=partition.name, count=events, reason=reason)
+    return dropped
+
+
+def _choose(
+    held: Sequence[_Held], policy: RetentionPolicy, now: datetime
+) -> list[tuple[_Held, str]]:
+    expired_before = now - policy.time
+    # A partition with no arrival yet is one made ahead: it expires only once its range is past.
+    chosen = [
+        (p, "time")
+        for p in held
+        if p.last_arrival < expired_before and (p.events > 0 or p.end <= now)
+    ]
+    if policy.size is not None:
+        total = sum(p.bytes for p in held) - sum(p.bytes for p, _ in chosen)
+        going = {p.name for p, _ in chosen}
+        for p in sorted(held, key=lambda p: (p.last_arrival, p.start)):
+            if total <= policy.size:
+                break
+            if p.name in going or p.start <= now < p.end:
+                continue
+            chosen.append((p, "size"))
+            total -= p.bytes
+    return chosen
+
+
+async def _drop(
+    conn: asyncpg.Connection, partition: _Held, reason: str, keep_after: datetime
+) -> int | None:
+    """Drop one partition and settle what it leaves behind; None when it was not dropped
+    (its lock was not had, or, dropped for `time`, an event arrived after `keep_after`)."""
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                f"SET LOCAL lock_timeout = '{DDL_LOCK_TIMEOUT}';"
+                f' LOCK TABLE events, "{partition.name}" IN ACCESS EXCLUSIVE MODE'
+            )
+            # Exact under the lock: no writer adds to it any more.
+            arrivals = await conn.fetchrow(
+                "SELECT coalesce(sum(events), 0)::bigint AS events, max(last_received_at) AS last"
+                " FROM raw_arrivals WHERE partition = $1",
+                partition.name,
+            )
+            assert arrivals is not None  # an aggregate returns one row
+            if reason == "time" and arrivals["last"] is not None and arrivals["last"] >= keep_after:
+                return None  # an event arrived since the partition was chosen
+            events: int = arrivals["events"]
+            await conn.execute(_FORGET_CAMPAIGNS.format(partition=partition.name))
+            await conn.execute(
+                "DELETE FROM repeat_events WHERE occurred_at >= $1 AND occurred_at < $2",
+                partition.start,
+                partition.end,
+            )
+            await _record_gap(conn, partition.start, partition.end, events)
+            await conn.execute("DELETE FROM raw_arrivals WHERE partition = $1", partition.name)
+            await conn.execute("DELETE FROM raw_partitions WHERE name = $1", partition.name)
+            await conn.execute(f'DROP TABLE "{partition.name}"')
+    except asyncpg.LockNotAvailableError:
+        _log.info("partition_drop_postponed", partition=partition.name)
+        return None
+    return events
+
+
+_FORGET_CAMPAIGNS: Final = f"""
+    WITH gone AS (
+        SELECT e.campaign_id, sum(e.purchase_amount) AS revenue, count(*) AS transactions
+        FROM "{{partition}}" AS e
+        WHERE e.campaign_id IS NOT NULL AND {IS_TRANSACTION}
+        GROUP BY 1
+    ), kept AS (
+        UPDATE campaign_totals AS c
+        SET revenue = c.revenue - gone.revenue, transactions = c.transactions - gone.transactions
+        FROM gone WHERE c.campaign_id = gone.campaign_id
+        RETURNING c.campaign_id, c.transactions
+    )
+    DELETE FROM campaign_totals AS c USING kept
+    WHERE c.campaign_id = kept.campaign_id AND kept.transactions = 0
+"""
+
+
+async def _record_gap(
+    conn: asyncpg.Connection, start: datetime, end: datetime, events: int
+) -> None:
+    """Add `[start, end)` to `raw_gaps`, merged with the gaps it overlaps or touches."""
+    touching = await conn.fetch(
+        "DELETE FROM raw_gaps WHERE starts <= $2 AND ends >= $1 RETURNING starts, ends, events",
+        start,
+        end,
+    )
+    await conn.execute(
+        "INSERT INTO raw_gaps (starts, ends, events) VALUES ($1, $2, $3)",
+        min([start, *(row["starts"] for row in touching)]),
+        max([end, *(row["ends"] for row in touching)]),
+        events + sum(row["events"] for row in touching),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Footprint:
+    """What raw events and summaries hold now."""
+
+    raw_bytes: int
+    summary_bytes: int
+    partitions: int
+    retained_events: int
+    dropped_events: int
+    oldest_event: datetime | None
+
+
+async def footprint(conn: asyncpg.Connection) -> Footprint:
+    """Bytes of raw partitions and of summaries, events kept and dropped, the oldest kept."""
+    summaries = ", ".join(f"'{table}'" for table in SUMMARY_TABLES)
+    with translate_errors():
+        row = await conn.fetchrow(
+            f"""
+            SELECT
+              (SELECT coalesce(sum(pg_total_relation_size(format('%I', name)::regclass)), 0)
+                 FROM raw_partitions)::bigint AS raw_bytes,
+              (SELECT coalesce(sum(pg_total_relation_size(t::regclass)), 0)
+                 FROM unnest(ARRAY[{summaries}]) AS t)::bigint AS summary_bytes,
+              (SELECT count(*) FROM raw_partitions) AS partitions,
+              (SELECT coalesce(sum(events), 0) FROM raw_arrivals)::bigint AS retained_events,
+              (SELECT coalesce(sum(events), 0) FROM raw_gaps)::bigint AS dropped_events,
+              (SELECT min(occurred_at) FROM events) AS oldest_event
+            """
+        )
+    assert row is not None  # a SELECT without FROM returns one row
+    return Footprint(**dict(row))
