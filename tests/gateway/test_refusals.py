@@ -12,7 +12,14 @@ import pytest
 from funnel.events import Subjects
 from funnel.gateway import GatewaySettings
 from funnel.observability import Phase
-from tests.gateway.gateway_harness import RunningGateway, start_gateway, stop_gateway, until
+from tests.gateway.gateway_harness import (
+    RunningGateway,
+    start_gateway,
+    stop_gateway,
+    stored_events,
+    stored_messages,
+    until,
+)
 
 
 @pytest.fixture
@@ -138,3 +145,36 @@ async def test_client_leaving_mid_upload_is_counted_not_crashed(
         in metrics
     )
     assert (await client.get("/health/live")).status_code == 200
+
+
+async def test_full_events_stream_is_503_and_loses_nothing_acknowledged(
+    gateway_settings: GatewaySettings,
+    subjects: Subjects,
+    nats_url: str,
+    events_50k: list[dict[str, Any]],
+) -> None:
+    """Once EVENTS holds STREAM_MAX_BYTES, a webhook is answered 503 `stream_full` and
+    counted; every event of every 202 before it is still in the stream."""
+    settings = gateway_settings.model_copy(update={"stream_max_bytes": 3_000_000})
+    running, thread = await start_gateway(settings)
+    acknowledged = 0
+    try:
+        async with httpx.AsyncClient(base_url=running.url, timeout=60) as http:
+            for start in range(0, 50_000, 2_000):
+                response = await http.post(
+                    "/webhook", content=orjson.dumps(events_50k[start : start + 2_000])
+                )
+                if response.status_code != 202:
+                    break
+                acknowledged += response.json()["accepted"]
+            body = _assert_refused(response, 503)
+            metrics = (await http.get("/metrics")).text
+    finally:
+        await stop_gateway(thread)
+
+    assert 0 < acknowledged < 50_000
+    assert "EVENTS" in body["error"] or "maximum bytes" in body["error"]
+    assert 'reason="stream_full"' in metrics
+    stored = stored_events(await stored_messages(nats_url, subjects.events_stream))
+    acked_ids = {event["eventId"] for event in events_50k[:acknowledged]}
+    assert acked_ids <= {event["eventId"] for event in stored}

@@ -86,3 +86,10 @@ class StoreUnavailableError(WebhookError):
             "partiallyStored": self.stored > 0,
             "retry": "safe with the same body and the same X-Correlation-ID header",
         }
+
+
+class StreamFullError(StoreUnavailableError):
+    """`EVENTS` is at `STREAM_MAX_BYTES` (the collectors are that far behind) and refuses new
+    batches: 503 rather than the stream deleting batches it acknowledged."""
+
+    reason = "stream_full"

@@ -47,6 +47,7 @@ class Publication:
                 f"{len(failed)} of {len(results)} messages not acknowledged: {failed[0]}",
                 failed=len(failed),
                 total=len(results),
+                full=any(isinstance(error, PublishError) and error.full for error in failed),
             )
 
     def cancel(self) -> None:

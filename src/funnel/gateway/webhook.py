@@ -22,7 +22,12 @@ from funnel.events import SOURCES, FieldError, Rejected, Source, Subjects
 from funnel.gateway.answer import accepted_answer, refusal_answer
 from funnel.gateway.batching import Batcher, request_key
 from funnel.gateway.body import decode_elements, read_body
-from funnel.gateway.errors import ShuttingDownError, StoreUnavailableError, WebhookError
+from funnel.gateway.errors import (
+    ShuttingDownError,
+    StoreUnavailableError,
+    StreamFullError,
+    WebhookError,
+)
 from funnel.gateway.intake import sort_events
 from funnel.gateway.metrics import UNKNOWN_SOURCE, GatewayMetrics
 from funnel.gateway.publication import Publication
@@ -156,7 +161,8 @@ class Webhook:
         try:
             await publication.finish()
         except PublishError as exc:
-            raise StoreUnavailableError(
+            refusal = StreamFullError if exc.full else StoreUnavailableError
+            raise refusal(
                 f"JetStream did not store every message of the request: {exc}",
                 events={source: count for source, count in accepted.items() if count},
                 messages=exc.total,

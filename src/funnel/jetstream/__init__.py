@@ -31,6 +31,7 @@ from funnel.jetstream.errors import (
     PublishError,
     RequestTimeoutError,
     ServerRejectedError,
+    StreamFullError,
     StreamNotFoundError,
     TransientError,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "ServerRejectedError",
     "StoredMessage",
     "StreamConfig",
+    "StreamFullError",
     "StreamNotFoundError",
     "StreamStatus",
     "TransientError",

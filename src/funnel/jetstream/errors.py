@@ -9,6 +9,7 @@
     ├── ConsumerNotFoundError
     ├── MessageNotFoundError     no message at that stream sequence (never stored, or deleted)
     ├── ServerRejectedError      JetStream answered with an API error (code, err_code)
+    │   └── StreamFullError          the stream is at its byte bound and refuses new messages
     ├── PublishError             the Publisher's verdict: some messages were not acknowledged
     └── TransientError           raised by a batch handler: "retry these later"
 
@@ -26,6 +27,7 @@ import nats.js.errors
 _STREAM_NOT_FOUND: Final = 10059
 _CONSUMER_NOT_FOUND: Final = 10014
 _MESSAGE_NOT_FOUND: Final = 10037
+_STORE_FAILED: Final = 10077  # with "maximum bytes exceeded": a discard-new stream is full
 
 
 class JetStreamError(Exception):
@@ -69,13 +71,19 @@ class ServerRejectedError(JetStreamError):
         self.err_code = err_code
 
 
-class PublishError(JetStreamError):
-    """JetStream did not take the data: `failed` of `total` messages were not acknowledged."""
+class StreamFullError(ServerRejectedError):
+    """The stream holds its `max_bytes` and refuses new messages until some are consumed."""
 
-    def __init__(self, message: str, *, failed: int, total: int) -> None:
+
+class PublishError(JetStreamError):
+    """JetStream did not take the data: `failed` of `total` messages were not acknowledged;
+    `full` when a stream at its byte bound refused any of them."""
+
+    def __init__(self, message: str, *, failed: int, total: int, full: bool = False) -> None:
         super().__init__(message)
         self.failed = failed
         self.total = total
+        self.full = full
 
 
 class TransientError(JetStreamError):
@@ -119,7 +127,12 @@ def _translate_api_error(exc: nats.js.errors.APIError, action: str) -> JetStream
         return NoRespondersError(
             f"{action}: no JetStream responder (stream or consumer missing, or JetStream down)"
         )
-    return ServerRejectedError(
+    rejected = (
+        StreamFullError
+        if exc.err_code == _STORE_FAILED and "maximum bytes" in description
+        else ServerRejectedError
+    )
+    return rejected(
         f"{action}: {description} (code {exc.code}, err_code {exc.err_code})",
         code=exc.code,
         err_code=exc.err_code,

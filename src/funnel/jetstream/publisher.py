@@ -20,6 +20,7 @@ from funnel.jetstream.errors import (
     NotConnectedError,
     PublishError,
     RequestTimeoutError,
+    StreamFullError,
     translated,
 )
 from funnel.jetstream.message import OutboundMessage
@@ -65,7 +66,12 @@ class Publisher:
         async with self._slots:
             error = await self._publish_with_retry(message)
         if error is not None:
-            raise PublishError(f"message not acknowledged: {error}", failed=1, total=1)
+            raise PublishError(
+                f"message not acknowledged: {error}",
+                failed=1,
+                total=1,
+                full=isinstance(error, StreamFullError),
+            )
 
     async def publish_all(self, messages: Iterable[OutboundMessage]) -> None:
         """Publish every message, many at a time, and wait for every ack.
@@ -91,6 +97,7 @@ class Publisher:
                 f"{len(errors)} of {len(tasks)} messages not acknowledged: {errors[0]}",
                 failed=len(errors),
                 total=len(tasks),
+                full=any(isinstance(error, StreamFullError) for error in errors),
             )
 
     def _release_slot(self, _task: "asyncio.Task[JetStreamError | None]") -> None:
