@@ -184,6 +184,7 @@ def expected_events(
             series.append({"start": _iso(first), "count": counts[first]})
             first += step[interval]
         answer["series"] = series
+    answer["coverage"] = complete_coverage(window)
     return answer
 
 
@@ -233,7 +234,14 @@ def expected_revenue(
             {"campaignId": c, "revenue": _money(sum(a, Decimal(0))), "transactions": len(a)}
             for c, a in ranked
         ],
+        "coverage": complete_coverage(window),
+        "topCampaignsCoverage": complete_coverage(window),
     }
+
+
+def complete_coverage(window: Window) -> dict[str, Any]:
+    """The `coverage` of an answer that counted the whole asked range."""
+    return {"from": _iso(window.start), "to": _iso(window.end), "complete": True}
 
 
 def _age_group(age: int) -> str:
@@ -298,6 +306,8 @@ def expected_demographics(
                 {"country": c, "city": t, "users": n}
                 for (c, t), n in _top(cities, lambda i: (-i[1], i[0][1], i[0][0]))
             ],
+            # The data set has fewer cities per bucket than a sketch holds: exact.
+            "topCitiesMaxError": 0,
         }
     if source in (None, "tiktok"):
         users = [r for (s, _), r in latest.items() if s == "tiktok"]
@@ -323,9 +333,13 @@ def expected_demographics(
                 t: sum(1 for f in followers if _tier(f) == t)
                 for t in ("<1k", "1k-10k", "10k-100k", "100k-1M", "1M+")
             },
-            "devices": {d: sum(1 for r in tops if r.device == d) for d in DEVICES},
+            "devices": {
+                **{d: sum(1 for r in tops if r.device == d) for d in DEVICES},
+                "unknown": len(users) - len(tops),
+            },
             "topCountries": [
                 {"country": c, "users": n} for c, n in _top(countries, lambda i: (-i[1], i[0]))
             ],
         }
+    answer["coverage"] = complete_coverage(window)
     return answer

@@ -25,7 +25,7 @@ async def test_distinct_users_by_latest_event(
 async def test_only_the_asked_source(client: httpx.AsyncClient) -> None:
     """With `source`, the other source's object is absent."""
     body = (await client.get("/reports/demographics", params={"source": "tiktok"})).json()
-    assert set(body) == {"filters", "tiktok"}
+    assert set(body) == {"filters", "tiktok", "coverage"}
 
 
 async def test_repeat_users_exist_in_the_data_set(loaded: Loaded) -> None:
@@ -70,7 +70,7 @@ async def test_latest_event_in_range_describes_the_user(database_url: str) -> No
     assert body["facebook"]["users"] == 1
     assert body["facebook"]["topCountries"] == [{"country": "Kenya", "users": 1}]
     assert body["facebook"]["topCities"] == [{"country": "Kenya", "city": "Beta", "users": 1}]
-    assert body["tiktok"]["devices"] == {"Android": 0, "iOS": 0, "Desktop": 1}
+    assert body["tiktok"]["devices"] == {"Android": 0, "iOS": 0, "Desktop": 1, "unknown": 0}
     assert body["tiktok"]["followers"] == {"min": 9, "max": 9, "avg": 9.0, "median": 9}
 
 

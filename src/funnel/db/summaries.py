@@ -8,23 +8,18 @@ exactly once in every summary. `rebuild_summaries` recomputes everything from `e
 """
 
 from itertools import pairwise
-from typing import Final, Literal
+from typing import Final
 
 import asyncpg
 
-from funnel.events.source import Source
-
-Grain = Literal["second", "minute", "hour", "day"]
-
-#: Grains of `event_counts` (counts, revenue) and of `audience_counts` (demographics).
-EVENT_GRAINS: Final[tuple[Grain, ...]] = ("second", "minute", "hour", "day")
-AUDIENCE_GRAINS: Final[tuple[Grain, ...]] = ("minute", "hour")
-
-#: The one event type per source whose `purchaseAmount` is revenue.
-TRANSACTIONAL_EVENT_TYPES: Final[dict[Source, str]] = {
-    "facebook": "checkout.complete",
-    "tiktok": "purchase",
-}
+from funnel.reporting import (
+    AGE_GROUPS,
+    AUDIENCE_GRAINS,
+    CITY_SKETCH_SIZE,
+    EVENT_GRAINS,
+    Grain,
+    is_transaction,
+)
 
 _EVENT_KEYS: Final = "source, funnel_stage, event_type"
 _EVENT_SUMS: Final = "events revenue transactions campaign_transactions"
@@ -32,24 +27,16 @@ _AUDIENCE_KEYS: Final = "source, dimension, value, detail"
 _AUDIENCE_SUMS: Final = "events followers"
 
 #: SQL: whether the event row `e` is a transaction (its amount is revenue).
-IS_TRANSACTION: Final = (
-    "(e.purchase_amount IS NOT NULL AND (e.source, e.event_type) IN ("
-    + ", ".join(f"('{source}', '{kind}')" for source, kind in TRANSACTIONAL_EVENT_TYPES.items())
-    + "))"
-)
+IS_TRANSACTION: Final = is_transaction("e")
 
 #: Every summary table: what they take on disk is reported beside the raw partitions.
-SUMMARY_TABLES: Final = ("event_counts", "audience_counts", "campaign_totals", "repeat_events")
-
-#: The demographics report's age groups: (name, first age of the group), youngest first.
-AGE_GROUPS: Final = (
-    ("<18", 0),
-    ("18-24", 18),
-    ("25-34", 25),
-    ("35-44", 35),
-    ("45-54", 45),
-    ("55-64", 55),
-    ("65+", 65),
+SUMMARY_TABLES: Final = (
+    "event_counts",
+    "audience_counts",
+    "city_sketches",
+    "city_sketch_floors",
+    "campaign_totals",
+    "repeat_events",
 )
 
 _AGE_GROUP: Final = (
@@ -61,9 +48,9 @@ _AGE_GROUP: Final = (
 )
 
 # Each demographic dimension, the column it groups by and the value a fact row shows.
+# Cities are not among them: a bucket's cities live in its sketch (`_SKETCH_CITIES`).
 _DIMENSIONS: Final = (
     # (dimension, grouped column, value)
-    ("city", "city", "CASE WHEN city IS NOT NULL THEN country END"),
     ("country", "country", "country"),
     ("gender", "gender", "gender"),
     ("age_group", "age_group", "age_group"),
@@ -77,10 +64,10 @@ def audience_facts(events: str, bucket: str) -> str:
     demographic facts of the rows of `events` (a table or parenthesized query of `events`
     columns) counted per event, per `bucket` (an expression over `e.occurred_at`).
 
-    Facebook events have gender, age group, country and city (`city` facts: value = country,
-    detail = city). TikTok events have a follower bin (and their follower count summed on
-    the `all` fact, for the average); device and country come from top-funnel events only
-    (the write path leaves them NULL on others). NULL values make no fact.
+    Facebook events have gender, age group and country (cities are sketched apart). TikTok
+    events have a follower bin (and their follower count summed on the `all` fact, for the
+    average); device and country come from top-funnel events only (the write path leaves
+    them NULL on others). NULL values make no fact.
     """
     dimension = " ".join(
         f"WHEN grouping({column}) = 0 THEN '{name}'" for name, column, _ in _DIMENSIONS
@@ -90,8 +77,7 @@ def audience_facts(events: str, bucket: str) -> str:
     )
     columns = ", ".join(column for _, column, _ in _DIMENSIONS)
     sets = ", ".join(
-        ["(bucket, source)", "(bucket, source, country, city)"]
-        + [f"(bucket, source, {column})" for _, column, _ in _DIMENSIONS[1:]]
+        ["(bucket, source)"] + [f"(bucket, source, {column})" for _, column, _ in _DIMENSIONS]
     )
     # One pass with GROUPING SETS: five times faster than a row per fact and event.
     return f"""
@@ -99,13 +85,13 @@ def audience_facts(events: str, bucket: str) -> str:
             SELECT bucket, source,
                    CASE {dimension} ELSE 'all' END AS dimension,
                    CASE {value} ELSE '' END AS value,
-                   CASE WHEN grouping(city) = 0 THEN city ELSE '' END AS detail,
+                   ''::text AS detail,
                    count(*) AS events,
                    CASE WHEN grouping({columns}) = {2 ** len(_DIMENSIONS) - 1}
                         THEN coalesce(sum(followers), 0) ELSE 0 END AS followers
             FROM (
                 SELECT {bucket} AS bucket, e.source, e.gender, {_AGE_GROUP} AS age_group,
-                       e.country, e.city, funnel_followers_bin(e.followers) AS followers_bin,
+                       e.country, funnel_followers_bin(e.followers) AS followers_bin,
                        e.device, e.followers
                 FROM {events} AS e
             ) AS e
@@ -175,6 +161,99 @@ def _add_campaigns(relation: str) -> str:
     """
 
 
+def _sketch_cities(relation: str) -> str:
+    """Add the (country, city) pairs of `relation`'s events to each bucket's sketch.
+
+    Space-Saving, a batch at a time: a pair the sketch holds adds its count; a pair it does
+    not hold enters at the bucket's floor plus its count (it may have been seen up to
+    `floor` times before), with an error of `floor`. The `CITY_SKETCH_SIZE` pairs with the
+    highest counts stay; the floor becomes the highest count let go. So every kept count is
+    at least the truth and at most `error` over it, and a pair not kept was seen at most
+    `floor` times: the reporter's bound. The work is bounded by the sketch and the batch,
+    whatever the number of cities.
+    """
+    size = CITY_SKETCH_SIZE
+    finest = AUDIENCE_GRAINS[0]
+    coarser = " ".join(
+        f"UNION ALL SELECT '{grain}', date_bin('1 {grain}', bucket, {_ORIGIN}), source,"
+        f" country, city, sum(n) FROM batch GROUP BY 2, 3, 4, 5"
+        for grain in AUDIENCE_GRAINS[1:]
+    )
+    return f"""
+        CREATE TEMP TABLE IF NOT EXISTS _city_merge (
+            grain text, bucket timestamptz, source text, country text, city text,
+            users bigint, error bigint, rank bigint
+        ) ON COMMIT DELETE ROWS;
+        DELETE FROM _city_merge;
+        WITH batch AS (
+            SELECT '{finest}'::text AS grain,
+                   date_bin('1 {finest}', e.occurred_at, {_ORIGIN}) AS bucket,
+                   e.source, e.country, e.city, count(*) AS n
+            FROM {relation} AS e WHERE e.city IS NOT NULL
+            GROUP BY 2, 3, 4, 5
+        ), counted AS (
+            SELECT * FROM batch {coarser}
+        ), floors AS (
+            SELECT k.grain, k.bucket, k.source, coalesce(f.floor, 0) AS floor
+            FROM (SELECT DISTINCT grain, bucket, source FROM counted) AS k
+            LEFT JOIN city_sketch_floors AS f USING (grain, bucket, source)
+        ), held AS (
+            SELECT s.grain, s.bucket, s.source, s.country, s.city, s.users, s.error
+            FROM city_sketches AS s JOIN floors USING (grain, bucket, source)
+        ), merged AS (
+            SELECT grain, bucket, source, country, city,
+                   coalesce(h.users, f.floor) + coalesce(c.n, 0) AS users,
+                   coalesce(h.error, f.floor) AS error
+            FROM held AS h FULL JOIN counted AS c USING (grain, bucket, source, country, city)
+            JOIN floors AS f USING (grain, bucket, source)
+        )
+        INSERT INTO _city_merge
+        SELECT *, row_number() OVER (
+            PARTITION BY grain, bucket, source ORDER BY users DESC, error, country, city
+        ) FROM merged;
+        DELETE FROM city_sketches AS s USING _city_merge AS m
+        WHERE m.rank > {size} AND s.grain = m.grain AND s.bucket = m.bucket
+          AND s.source = m.source AND s.country = m.country AND s.city = m.city;
+        INSERT INTO city_sketches AS s (grain, bucket, source, country, city, users, error)
+        SELECT grain, bucket, source, country, city, users, error FROM _city_merge
+        WHERE rank <= {size}
+        ORDER BY grain, bucket, source, country, city
+        ON CONFLICT (grain, bucket, source, country, city) DO UPDATE
+            SET users = excluded.users, error = excluded.error
+            WHERE (s.users, s.error) IS DISTINCT FROM (excluded.users, excluded.error);
+        INSERT INTO city_sketch_floors AS f (grain, bucket, source, floor)
+        SELECT grain, bucket, source, max(users) FROM _city_merge WHERE rank > {size}
+        GROUP BY 1, 2, 3
+        ORDER BY 1, 2, 3
+        ON CONFLICT (grain, bucket, source) DO UPDATE SET floor = greatest(f.floor, excluded.floor)
+    """
+
+
+# From scratch, each bucket's sketch is exact: its most frequent pairs, error 0, and the
+# count of the most frequent pair left out as its floor.
+_REBUILD_SKETCHES: Final = f"""
+    WITH counted AS (
+        SELECT grain, date_bin(('1 ' || grain)::interval, e.occurred_at, {_ORIGIN}) AS bucket,
+               e.source, e.country, e.city, count(*) AS n
+        FROM events AS e CROSS JOIN unnest(ARRAY{list(AUDIENCE_GRAINS)}) AS grain
+        WHERE e.city IS NOT NULL
+        GROUP BY 1, 2, 3, 4, 5
+    ), ranked AS (
+        SELECT *, row_number() OVER (
+            PARTITION BY grain, bucket, source ORDER BY n DESC, country, city
+        ) AS rank
+        FROM counted
+    ), kept AS (
+        INSERT INTO city_sketches (grain, bucket, source, country, city, users, error)
+        SELECT grain, bucket, source, country, city, n, 0 FROM ranked
+        WHERE rank <= {CITY_SKETCH_SIZE}
+    )
+    INSERT INTO city_sketch_floors (grain, bucket, source, floor)
+    SELECT grain, bucket, source, max(n) FROM ranked WHERE rank > {CITY_SKETCH_SIZE}
+    GROUP BY 1, 2, 3
+"""
+
+
 # Writers of one source take turns from here to their commit. They would queue on the same
 # summary rows anyway; the lock makes "has this user another event?" exact: whoever checks
 # second sees the first one's committed row. Needs READ COMMITTED (a snapshot per statement).
@@ -226,6 +305,7 @@ UPDATE_STEPS: Final[tuple[tuple[str, str], ...]] = (
     ("repeat-user probe", _ADD_REPEATS),
     ("event counts", _count_events("_new_events", EVENT_GRAINS)),
     ("audience facts", _count_audience("_new_events", AUDIENCE_GRAINS)),
+    ("city sketches", _sketch_cities("_new_events")),
     ("campaign totals", _add_campaigns("_new_events")),
 )
 
@@ -236,9 +316,10 @@ _UPDATE: Final = ";".join(statement for _, statement in UPDATE_STEPS)
 # pass over the events.
 _REBUILD: Final = ";".join(
     [
-        "TRUNCATE event_counts, audience_counts, campaign_totals, repeat_events",
+        f"TRUNCATE {', '.join(SUMMARY_TABLES)}",
         _count_events("events", EVENT_GRAINS),
         _count_audience("events", AUDIENCE_GRAINS),
+        _REBUILD_SKETCHES,
         _add_campaigns("events"),
         f"""
         INSERT INTO repeat_events ({_REPEAT_COLUMNS})

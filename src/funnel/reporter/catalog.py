@@ -18,6 +18,3 @@ EVENT_TYPES: Final[tuple[str, ...]] = tuple(sorted({kind for _, _, kind in EVENT
 
 Interval = Literal["minute", "hour", "day"]
 INTERVALS: Final[tuple[Interval, ...]] = get_args(Interval)
-
-#: Top lists (countries, cities, campaigns) hold this many entries.
-TOP_SIZE: Final = 10

@@ -1,11 +1,15 @@
 """`/reports/demographics`: distinct users per source, described by their latest event.
 
 Exact without grouping a range's events by user: summary rows count every event's facts
-(gender, age group, country, city, follower bin, device). Users with more than one event are
+(gender, age group, country, follower bin, device). Users with more than one event are
 few, and `repeat_events` holds all their events: for those with several in the range, the
 per-event facts are taken back out and the facts of their latest event (latest top-funnel
-event for TikTok's device and country) put in once. Exact follower order statistics read only the
-one or two follower bins that hold the wanted ranks.
+event for TikTok's device and country) put in once. Exact follower order statistics read only
+the one or two follower bins that hold the wanted ranks. Top cities come from each bucket's
+sketch (`funnel.db.summaries`): the answer gives the bound on their error, 0 when exact.
+
+The report reads raw rows (repeat users, follower ranks), so it covers the longest part of
+the asked range whose raw events are all retained, and says so in `coverage`.
 """
 
 from collections import Counter, defaultdict
@@ -16,12 +20,11 @@ from typing import Any, Final, get_args
 
 import asyncpg
 
-from funnel.db.summaries import AGE_GROUPS, AUDIENCE_GRAINS
 from funnel.events.facebook import Gender
 from funnel.events.source import SOURCES, Source
 from funnel.events.tiktok import TiktokDevice
 from funnel.reporter import queries
-from funnel.reporter.catalog import TOP_SIZE
+from funnel.reporter.coverage import coverage, raw_range, read_retained, summary_range
 from funnel.reporter.models import (
     CityUsers,
     CountryUsers,
@@ -32,24 +35,21 @@ from funnel.reporter.models import (
     TiktokAudience,
 )
 from funnel.reporter.params import DemographicsQuery
-from funnel.reporter.ranges import OPEN_END, OPEN_START, split_range
+from funnel.reporter.ranges import OPEN_END, OPEN_START, Piece, split_range
 from funnel.reporter.wire import iso
+from funnel.reporting import (
+    AGE_GROUPS,
+    AUDIENCE_GRAINS,
+    FOLLOWER_TIERS,
+    TOP_SIZE,
+    UNKNOWN,
+)
 
 # (dimension, value, detail) as in `funnel.db.summaries.audience_facts`.
 Fact = tuple[str, str, str]
 _ALL: Final[Fact] = ("all", "", "")
 # TikTok's device and country describe a user by their latest top-funnel event.
 _TOP_FUNNEL: Final = frozenset({"device", "country"})
-
-# Follower tiers: (name, fewest followers in it). Every limit is a bin bound, so a bin's
-# lower bound tells its tier.
-_TIERS: Final = (
-    ("<1k", 0),
-    ("1k-10k", 1_000),
-    ("10k-100k", 10_000),
-    ("100k-1M", 100_000),
-    ("1M+", 1_000_000),
-)
 
 
 def _group_of(value: int, groups: Sequence[tuple[str, int]]) -> str:
@@ -157,28 +157,56 @@ async def _follower_stats(ranks: _FollowerRanks, users: int, total: int) -> Foll
     )
 
 
-def _facebook(audience: _Audience) -> FacebookAudience:
+async def _top_cities(
+    conn: asyncpg.Connection, pieces: list[Piece], audience: _Audience
+) -> tuple[list[CityUsers], int]:
+    """The top cities by their sketched estimates, less the repeat users' extra events, and
+    the bound on the estimates' error."""
+    # Counting a repeat user once only ever lowers a city's count: fetching as many more
+    # candidates as cities were lowered keeps every city that can still be in the top.
+    lowered = {fact: n for fact, n in audience.counts.items() if fact[0] == "city" and n}
+    rows, error = await queries.city_candidates(conn, pieces, TOP_SIZE + len(lowered))
+    ranked = [
+        (error + row["extra"] + lowered.get(("city", row["country"], row["city"]), 0), row)
+        for row in rows
+    ]
+    ranked = [(n, row) for n, row in ranked if n > 0]
+    ranked.sort(key=lambda item: (-item[0], item[1]["city"], item[1]["country"]))
+    cities = [
+        CityUsers(country=row["country"], city=row["city"], users=n) for n, row in ranked[:TOP_SIZE]
+    ]
+    return cities, error
+
+
+async def _facebook(
+    conn: asyncpg.Connection, pieces: list[Piece], audience: _Audience
+) -> FacebookAudience:
     genders = audience.values("gender")
+    top_cities, error = await _top_cities(conn, pieces, audience)
     return FacebookAudience(
         users=audience.counts[_ALL],
         gender={gender: genders.get(gender, 0) for gender in get_args(Gender)},
         age_groups={group: audience.counts[("age_group", group, "")] for group, _ in AGE_GROUPS},
         top_countries=[CountryUsers(country=f[1], users=n) for f, n in audience.top("country")],
-        top_cities=[CityUsers(country=f[1], city=f[2], users=n) for f, n in audience.top("city")],
+        top_cities=top_cities,
+        top_cities_max_error=error,
     )
 
 
 async def _tiktok(ranks: _FollowerRanks, audience: _Audience) -> TiktokAudience:
     devices = audience.values("device")
-    tiers = dict.fromkeys((name for name, _ in _TIERS), 0)
+    tiers = dict.fromkeys((name for name, _ in FOLLOWER_TIERS), 0)
     for lower_bound, n in audience.values("followers").items():
-        tiers[_group_of(int(lower_bound), _TIERS)] += n
+        tiers[_group_of(int(lower_bound), FOLLOWER_TIERS)] += n
     users = audience.counts[_ALL]
+    by_device = {device: devices.get(device, 0) for device in get_args(TiktokDevice)}
+    # Devices come from top-funnel events; users with none in the range are "unknown".
+    by_device[UNKNOWN] = users - sum(by_device.values())
     return TiktokAudience(
         users=users,
         followers=await _follower_stats(ranks, users, audience.followers_sum),
         follower_tiers=tiers,
-        devices={device: devices.get(device, 0) for device in get_args(TiktokDevice)},
+        devices=by_device,
         top_countries=[CountryUsers(country=f[1], users=n) for f, n in audience.top("country")],
     )
 
@@ -186,7 +214,10 @@ async def _tiktok(ranks: _FollowerRanks, audience: _Audience) -> TiktokAudience:
 async def demographics_report(
     conn: asyncpg.Connection, query: DemographicsQuery
 ) -> DemographicsReport:
-    start, end = query.start or OPEN_START, query.end or OPEN_END
+    asked = (query.start or OPEN_START, query.end or OPEN_END)
+    retained = await read_retained(conn, *asked)
+    covered = summary_range(*raw_range(*asked, retained), AUDIENCE_GRAINS, retained)
+    start, end = covered
     sources: list[Source] = [query.source] if query.source else list(SOURCES)
     audiences = {source: _Audience() for source in sources}
     pieces = split_range(start, end, AUDIENCE_GRAINS)
@@ -203,7 +234,11 @@ async def demographics_report(
     filters = DemographicsFilters(from_=iso(query.start), to=iso(query.end), source=query.source)
     return DemographicsReport(
         filters=filters,
-        facebook=_facebook(audiences["facebook"]) if "facebook" in audiences else None,
+        facebook=(
+            await _facebook(conn, pieces, audiences["facebook"])
+            if "facebook" in audiences
+            else None
+        ),
         tiktok=(
             await _tiktok(
                 _FollowerRanks(conn, start, end, audiences["tiktok"]), audiences["tiktok"]
@@ -211,4 +246,5 @@ async def demographics_report(
             if "tiktok" in audiences
             else None
         ),
+        coverage=coverage(query.start, query.end, covered),
     )

@@ -6,15 +6,16 @@ from typing import Final
 
 import asyncpg
 
-from funnel.db.summaries import EVENT_GRAINS
 from funnel.events.source import SOURCES
 from funnel.reporter import queries
 from funnel.reporter.catalog import EVENT_KINDS, Interval
+from funnel.reporter.coverage import coverage, read_retained, summary_range
 from funnel.reporter.errors import InvalidParamsError, ParamProblem
 from funnel.reporter.models import EventsFilters, EventsReport, EventTypeCount, SeriesPoint
 from funnel.reporter.params import EventsQuery
 from funnel.reporter.ranges import OPEN_END, OPEN_START, ceil_to, floor_to, split_range
 from funnel.reporter.wire import iso
+from funnel.reporting import EVENT_GRAINS
 
 #: A series longer than this asks for a coarser interval instead (400).
 MAX_SERIES_POINTS: Final = 10_000
@@ -62,7 +63,9 @@ async def events_report(conn: asyncpg.Connection, query: EventsQuery) -> EventsR
         last = ceil_to(query.end, interval) - _STEP[interval]
         _check_series_length(floor_to(query.start, interval), last, interval)
     grains = EVENT_GRAINS if interval is None else EVENT_GRAINS[: EVENT_GRAINS.index(interval) + 1]
-    pieces = split_range(query.start or OPEN_START, query.end or OPEN_END, grains)
+    asked = (query.start or OPEN_START, query.end or OPEN_END)
+    covered = summary_range(*asked, grains, await read_retained(conn, *asked))
+    pieces = split_range(*covered, grains)
     sources = [query.source] if query.source else list(SOURCES)
     rows = await queries.count_events(
         conn, pieces, sources, query.funnel_stage, query.event_type, interval
@@ -105,4 +108,5 @@ async def events_report(conn: asyncpg.Connection, query: EventsQuery) -> EventsR
             for source, stage, kind in kinds
         ],
         series=None if interval is None else _series(by_bucket, query, interval),
+        coverage=coverage(query.start, query.end, covered),
     )

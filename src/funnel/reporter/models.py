@@ -14,6 +14,15 @@ class _Model(BaseModel):
 Money = str
 
 
+class Coverage(_Model):
+    """The range an answer counted: the asked one unless retention had dropped what its
+    edges needed (then `complete` is false and `from`/`to` say where it stopped)."""
+
+    from_: str | None = Field(alias="from")
+    to: str | None
+    complete: bool
+
+
 class EventsFilters(_Model):
     from_: str | None = Field(alias="from")
     to: str | None
@@ -76,6 +85,7 @@ class EventsReport(_Model):
     series: list[SeriesPoint] | None = Field(
         default=None, description="Only with `interval`: every bucket of the range, zeros too"
     )
+    coverage: Coverage
 
 
 class RevenueFilters(_Model):
@@ -124,6 +134,10 @@ class RevenueReport(_Model):
     average_order_value: Money = Field(description="Rounded half up to the cent")
     by_source: list[SourceRevenue]
     top_campaigns: list[CampaignRevenue]
+    coverage: Coverage = Field(description="What the totals counted")
+    top_campaigns_coverage: Coverage = Field(
+        description="What the top campaigns (and a `campaignId` total) counted: raw events"
+    )
 
 
 class DemographicsFilters(_Model):
@@ -149,6 +163,10 @@ class FacebookAudience(_Model):
     age_groups: dict[str, int]
     top_countries: list[CountryUsers]
     top_cities: list[CityUsers]
+    top_cities_max_error: int = Field(
+        description="Each listed city's count is at least its true count and over it by at "
+        "most this; 0: the list is exact"
+    )
 
 
 class FollowerStats(_Model):
@@ -208,3 +226,4 @@ class DemographicsReport(_Model):
     filters: DemographicsFilters
     facebook: FacebookAudience | None = None
     tiktok: TiktokAudience | None = None
+    coverage: Coverage

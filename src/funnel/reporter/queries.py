@@ -14,19 +14,16 @@ from typing import Any, Final
 import asyncpg
 
 from funnel.db import DatabaseUnavailableError, is_unavailable
-from funnel.db.summaries import TRANSACTIONAL_EVENT_TYPES, audience_facts
+from funnel.db.summaries import audience_facts
 from funnel.events.source import Source
 from funnel.reporter.catalog import Interval
 from funnel.reporter.ranges import Piece
+from funnel.reporting import is_transaction
 
 # asyncpg.Record: read by column name.
 Row = Mapping[str, Any]
 
-_IS_TRANSACTION: Final = (
-    "e.purchase_amount IS NOT NULL AND (e.source, e.event_type) IN ("
-    + ", ".join(f"('{source}', '{kind}')" for source, kind in TRANSACTIONAL_EVENT_TYPES.items())
-    + ")"
-)
+_IS_TRANSACTION: Final = is_transaction("e")
 
 
 @asynccontextmanager
@@ -212,6 +209,43 @@ async def count_audience(
         f" sum(followers) AS followers FROM ({union}) AS pieces GROUP BY 1, 2, 3, 4"
     )
     return list(await conn.fetch(sql, list(sources), *args))
+
+
+async def city_candidates(
+    conn: asyncpg.Connection, pieces: Sequence[Piece], limit: int
+) -> tuple[list[Row], int]:
+    """The Facebook (country, city) pairs with the highest estimates in the pieces, as
+    (country, city, extra), and the pieces' summed sketch floors: a pair's estimate is the
+    floors plus its `extra`, never under its count and over it by at most the floors. Raw
+    edges count exactly."""
+    sketch = (
+        "SELECT s.country, s.city, s.users - coalesce(f.floor, 0) AS extra"
+        " FROM city_sketches AS s LEFT JOIN city_sketch_floors AS f USING (grain, bucket, source)"
+        " WHERE s.grain = {grain} AND s.bucket >= {start} AND s.bucket < {end}"
+        " AND s.source = 'facebook'"
+    )
+    raw = (
+        "SELECT country, city, count(*) AS extra FROM events"
+        " WHERE occurred_at >= {start} AND occurred_at < {end} AND source = 'facebook'"
+        " AND city IS NOT NULL GROUP BY 1, 2"
+    )
+    union, args = _union(pieces, sketch, raw, 2)
+    sql = (
+        "SELECT country, city, sum(extra)::bigint AS extra"
+        f" FROM ({union}) AS pieces GROUP BY 1, 2 ORDER BY 3 DESC, 2, 1 LIMIT $1"
+    )
+    rows = list(await conn.fetch(sql, limit, *args))
+    floors = (
+        "SELECT floor FROM city_sketch_floors WHERE grain = {grain} AND bucket >= {start}"
+        " AND bucket < {end} AND source = 'facebook'"
+    )
+    union, args = _union(
+        pieces, floors, "SELECT 0::bigint AS floor WHERE {start}::timestamptz < {end}", 1
+    )
+    total: int = await conn.fetchval(
+        f"SELECT coalesce(sum(floor), 0)::bigint FROM ({union}) AS pieces", *args
+    )
+    return rows, total
 
 
 async def repeat_user_events(

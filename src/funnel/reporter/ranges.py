@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from funnel.db.summaries import Grain
+from funnel.reporting import Grain
 
 #: Stand-ins for an omitted `from` / `to`: aligned on every grain and inside PostgreSQL's range.
 OPEN_START: Final = datetime(1, 1, 1, tzinfo=UTC)

@@ -17,15 +17,15 @@ from typing import Final
 
 import asyncpg
 
-from funnel.db.summaries import EVENT_GRAINS
 from funnel.events.source import SOURCES, Source
 from funnel.reporter import queries
-from funnel.reporter.catalog import TOP_SIZE
+from funnel.reporter.coverage import coverage, raw_range, read_retained, summary_range
 from funnel.reporter.models import CampaignRevenue, RevenueFilters, RevenueReport, SourceRevenue
 from funnel.reporter.money import average, to_money
 from funnel.reporter.params import RevenueQuery
 from funnel.reporter.ranges import OPEN_END, OPEN_START, split_range
 from funnel.reporter.wire import iso
+from funnel.reporting import EVENT_GRAINS, TOP_SIZE
 
 # Reading one campaign through its index costs about this many rows of the range scan;
 # the walk stops being worth it once it would read more than range rows / this.
@@ -91,9 +91,8 @@ async def _top_campaigns(
     if in_range == 0:
         return []
     if in_range > _RAW_LIMIT:
-        everything = split_range(OPEN_START, OPEN_END, EVENT_GRAINS)
-        totals = await queries.sum_revenue(conn, everything, sources)
-        all_time = sum(row["campaign_transactions"] for row in totals)
+        # Page sizing only: summaries count dropped events too, which makes pages larger.
+        all_time = (await _totals(conn, (OPEN_START, OPEN_END), sources))[2]
         walked = await _walk_campaigns(conn, start, end, sources, in_range, all_time)
         if walked is not None:
             return walked
@@ -101,13 +100,30 @@ async def _top_campaigns(
     return [_Ranked(-row["revenue"], row["campaign_id"], row["transactions"]) for row in rows]
 
 
+async def _totals(
+    conn: asyncpg.Connection, covered: tuple[datetime, datetime], sources: Sequence[Source]
+) -> tuple[dict[str, Decimal], dict[str, int], int]:
+    """Revenue and transactions per source, and campaign transactions, from the summaries."""
+    revenue: dict[str, Decimal] = dict.fromkeys(sources, Decimal(0))
+    transactions: dict[str, int] = dict.fromkeys(sources, 0)
+    campaign_transactions = 0
+    for row in await queries.sum_revenue(conn, split_range(*covered, EVENT_GRAINS), sources):
+        revenue[row["source"]] += row["revenue"]
+        transactions[row["source"]] += row["transactions"]
+        campaign_transactions += row["campaign_transactions"]
+    return revenue, transactions, campaign_transactions
+
+
 async def revenue_report(conn: asyncpg.Connection, query: RevenueQuery) -> RevenueReport:
     start, end = query.start or OPEN_START, query.end or OPEN_END
     sources = [query.source] if query.source else list(SOURCES)
-    revenue: dict[str, Decimal] = dict.fromkeys(sources, Decimal(0))
-    transactions: dict[str, int] = dict.fromkeys(sources, 0)
+    retained = await read_retained(conn, start, end)
+    raw = raw_range(start, end, retained)
     if query.campaign_id is not None:
-        rows = await queries.campaign_revenue(conn, query.campaign_id, start, end, sources)
+        covered = raw
+        revenue: dict[str, Decimal] = dict.fromkeys(sources, Decimal(0))
+        transactions: dict[str, int] = dict.fromkeys(sources, 0)
+        rows = await queries.campaign_revenue(conn, query.campaign_id, *raw, sources)
         for row in rows:
             revenue[row["source"]] += row["revenue"]
             transactions[row["source"]] += row["transactions"]
@@ -123,13 +139,11 @@ async def revenue_report(conn: asyncpg.Connection, query: RevenueQuery) -> Reven
             else []
         )
     else:
-        pieces = split_range(start, end, EVENT_GRAINS)
-        campaign_transactions = 0
-        for row in await queries.sum_revenue(conn, pieces, sources):
-            revenue[row["source"]] += row["revenue"]
-            transactions[row["source"]] += row["transactions"]
-            campaign_transactions += row["campaign_transactions"]
-        top = await _top_campaigns(conn, start, end, sources, campaign_transactions)
+        covered = summary_range(start, end, EVENT_GRAINS, retained)
+        revenue, transactions, campaign_transactions = await _totals(conn, covered, sources)
+        if raw != covered:
+            campaign_transactions = (await _totals(conn, raw, sources))[2]
+        top = await _top_campaigns(conn, *raw, sources, campaign_transactions)
     total, count = sum(revenue.values(), Decimal(0)), sum(transactions.values())
     return RevenueReport(
         filters=RevenueFilters(
@@ -146,4 +160,6 @@ async def revenue_report(conn: asyncpg.Connection, query: RevenueQuery) -> Reven
             for s in sources
         ],
         top_campaigns=[ranked.to_model() for ranked in top],
+        coverage=coverage(query.start, query.end, covered),
+        top_campaigns_coverage=coverage(query.start, query.end, raw),
     )

@@ -1,0 +1,102 @@
+"""What part of an asked range the stored data can answer exactly, once retention has run.
+
+Retention drops raw partitions (`raw_gaps` records their ranges) and old summary rows of the
+fine grains (`summary_horizons` records, per grain, the first bucket kept). Summaries keep
+counting dropped events, so a range stays exact for whole buckets of the grains still kept;
+what cannot be answered exactly is cut off at its edges, and the answer says which range it
+covered. Reports that read raw rows across the whole range (demographics, top campaigns)
+cover only the longest part of it that no gap touches.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import pairwise
+
+import asyncpg
+
+from funnel.reporter.models import Coverage
+from funnel.reporter.ranges import OPEN_END, OPEN_START, ceil_to, floor_to
+from funnel.reporter.wire import iso
+from funnel.reporting import Grain
+
+Gap = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class Retained:
+    """The raw gaps overlapping a range, and the first bucket kept of each pruned grain."""
+
+    gaps: Sequence[Gap]
+    horizons: dict[str, datetime]
+
+
+async def read_retained(conn: asyncpg.Connection, start: datetime, end: datetime) -> Retained:
+    gaps = await conn.fetch(
+        "SELECT starts, ends FROM raw_gaps WHERE starts < $2 AND ends > $1 ORDER BY starts",
+        start,
+        end,
+    )
+    horizons = await conn.fetch("SELECT grain, kept_from FROM summary_horizons")
+    return Retained(
+        gaps=[(row["starts"], row["ends"]) for row in gaps],
+        horizons={row["grain"]: row["kept_from"] for row in horizons},
+    )
+
+
+def _touches_gap(start: datetime, end: datetime, gaps: Sequence[Gap]) -> bool:
+    return start < end and any(gap_start < end and start < gap_end for gap_start, gap_end in gaps)
+
+
+def summary_range(
+    start: datetime, end: datetime, grains: tuple[Grain, ...], retained: Retained
+) -> tuple[datetime, datetime]:
+    """The part of `[start, end)` that `split_range` over `grains` answers exactly: each
+    edge moves in to the next bucket bound while what it would read there is gone (a raw
+    edge in a gap, or buckets of a grain older than its horizon)."""
+    finest, coarsest = grains[0], grains[-1]
+    if _touches_gap(start, ceil_to(start, finest), retained.gaps):
+        start = ceil_to(start, finest)
+    if _touches_gap(floor_to(end, finest), end, retained.gaps):
+        end = floor_to(end, finest)
+    for grain, coarser in pairwise(grains):
+        horizon = retained.horizons.get(grain)
+        if horizon is None:
+            continue
+        if ceil_to(start, grain) < min(ceil_to(start, coarser), horizon):
+            start = ceil_to(start, coarser)
+        if floor_to(end, coarser) < horizon and floor_to(end, coarser) < floor_to(end, grain):
+            end = floor_to(end, coarser)
+    if (horizon := retained.horizons.get(coarsest)) is not None:
+        start = max(start, horizon)
+    return start, max(start, end)
+
+
+def raw_range(start: datetime, end: datetime, retained: Retained) -> tuple[datetime, datetime]:
+    """The longest part of `[start, end)` that no raw gap touches (the earliest of equals)."""
+    best = (start, start)
+    moment = start
+    for gap_start, gap_end in [*retained.gaps, (end, end)]:
+        piece = (moment, min(gap_start, end))
+        if piece[1] - piece[0] > best[1] - best[0]:
+            best = piece
+        moment = max(moment, gap_end)
+        if moment >= end:
+            break
+    return best
+
+
+def coverage(
+    asked_start: datetime | None,
+    asked_end: datetime | None,
+    covered: tuple[datetime, datetime],
+) -> Coverage:
+    """The answer's `coverage`: the range it counted, as asked where nothing was cut."""
+    start, end = covered
+    whole_start = start == (asked_start or OPEN_START)
+    whole_end = end == (asked_end or OPEN_END)
+    return Coverage(
+        from_=iso(asked_start) if whole_start else iso(start),
+        to=iso(asked_end) if whole_end else iso(end),
+        complete=whole_start and whole_end,
+    )
