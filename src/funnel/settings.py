@@ -77,6 +77,12 @@ def log_format_for(app_env: AppEnv, log_format: LogFormat | None) -> LogFormat:
     return "console" if app_env == "development" else "json"
 
 
+#: Byte bounds of the streams where nothing else names them; JetStream reserves a stream's
+#: `max_bytes` on disk up front, so they stay small (deployments set their own).
+DEFAULT_STREAM_MAX_BYTES: Final = 1024**3
+DEFAULT_DEAD_LETTER_MAX_BYTES: Final = 256 * 1024**2
+
+
 class NatsSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
@@ -87,13 +93,13 @@ class NatsSettings(BaseSettings):
     stream_max_age_seconds: float = Field(default=7 * 24 * 3600, gt=0)
     stream_replicas: int = Field(default=1, ge=1, le=5)
     stream_max_bytes: ByteSize = Field(
-        default=ByteSize(10 * 1024**3),
+        default=ByteSize(DEFAULT_STREAM_MAX_BYTES),
         gt=0,
         description="EVENTS holds at most this much backlog (`2GB`, `500MiB`); when full, the "
         "gateway answers 503 instead of the stream dropping what it acknowledged",
     )
     dead_letter_max_bytes: ByteSize = Field(
-        default=ByteSize(1024**3),
+        default=ByteSize(DEFAULT_DEAD_LETTER_MAX_BYTES),
         gt=0,
         description="DEAD_LETTERS keeps at most this much; the oldest letters go first",
     )
@@ -122,6 +128,21 @@ class RetentionSettings(BaseSettings):
     )
     retention_interval_seconds: float = Field(
         default=10.0, gt=0, description="how often partitions are made ahead and dropped behind"
+    )
+    summary_second_retention: Duration = Field(
+        default=timedelta(days=2),
+        gt=timedelta(0),
+        description="per-second summary rows kept this long; older ranges answer at minutes",
+    )
+    summary_minute_retention: Duration = Field(
+        default=timedelta(days=35),
+        gt=timedelta(0),
+        description="per-minute summary rows (and city sketches) kept this long",
+    )
+    summary_hour_retention: Duration = Field(
+        default=timedelta(days=400),
+        gt=timedelta(0),
+        description="per-hour summary rows kept this long; per-day rows are kept for good",
     )
 
     @property

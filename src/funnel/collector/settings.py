@@ -1,11 +1,13 @@
 """The collector's settings: one package, deployed once per source (`COLLECTOR_SOURCE`)."""
 
+from datetime import timedelta
 from typing import Any, Final
 
 from pydantic import Field, model_validator
 
 from funnel.db.retention import RetentionPolicy
 from funnel.events.source import Source
+from funnel.reporting import Grain
 from funnel.settings import DatabaseSettings, NatsSettings, RetentionSettings, ServiceSettings
 
 # Without `PORT`, each deployment listens where the contract puts it.
@@ -80,7 +82,12 @@ class CollectorSettings(ServiceSettings, NatsSettings, DatabaseSettings, Retenti
     @property
     def retention_policy(self) -> RetentionPolicy:
         size = None if self.events_retention_size is None else int(self.events_retention_size)
-        return RetentionPolicy(self.events_retention_time, size, self.partition_width)
+        summaries: dict[Grain, timedelta] = {
+            "second": self.summary_second_retention,
+            "minute": self.summary_minute_retention,
+            "hour": self.summary_hour_retention,
+        }
+        return RetentionPolicy(self.events_retention_time, size, self.partition_width, summaries)
 
     @model_validator(mode="before")
     @classmethod

@@ -46,8 +46,9 @@ class Partition:
 
 
 def partition_name(start: datetime) -> str:
-    """`events_` and the UTC start: the name `0007` gave the partitions it made."""
-    return "events_" + start.astimezone(UTC).strftime("%Y%m%dT%H%M%S").zfill(15)
+    """`events_` and the UTC start (`events_20261125_100000`), as `0007` named its partitions:
+    lower case, so `regclass::text` gives it back unquoted."""
+    return "events_" + start.astimezone(UTC).strftime("%Y%m%d_%H%M%S").zfill(15)
 
 
 # Python's datetimes end where validation lets timestamps end; a slot past them is open.

@@ -17,8 +17,8 @@ rows only), its events leave `repeat_events`, and its range and row count join `
 The summaries themselves keep counting the dropped events.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -28,6 +28,7 @@ import structlog
 from funnel.db.errors import translate_errors
 from funnel.db.partitions import DDL_LOCK_TIMEOUT, LOCK_KEY, create_partitions
 from funnel.db.summaries import IS_TRANSACTION, SUMMARY_TABLES
+from funnel.reporting import Grain
 
 _log = structlog.get_logger(__name__)
 
@@ -38,11 +39,13 @@ _AHEAD: Final = 2
 @dataclass(frozen=True, slots=True)
 class RetentionPolicy:
     """How long raw events stay (`time`), how much room they may take (`size`, bytes, None:
-    no bound) and the width of one partition."""
+    no bound), the width of one partition, and how long summary rows of each fine grain stay
+    (grains not named are kept for good)."""
 
     time: timedelta
     size: int | None
     width: timedelta
+    summaries: Mapping[Grain, timedelta] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,7 @@ async def maintain(
             await create_partitions(
                 conn, [now + k * policy.width for k in range(_AHEAD + 1)], policy.width
             )
+            await _prune_summaries(conn, policy.summaries, now)
             return await _drop_expired(conn, policy, now)
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
@@ -122,7 +126,8 @@ def _choose(
         for p in sorted(held, key=lambda p: (p.last_arrival, p.start)):
             if total <= policy.size:
                 break
-            if p.name in going or p.start <= now < p.end:
+            # Empty partitions (made ahead) free nothing; the present's would be made again.
+            if p.name in going or p.events == 0 or p.start <= now < p.end:
                 continue
             chosen.append((p, "size"))
             total -= p.bytes
@@ -150,13 +155,18 @@ async def _drop(
             if reason == "time" and arrivals["last"] is not None and arrivals["last"] >= keep_after:
                 return None  # an event arrived since the partition was chosen
             events: int = arrivals["events"]
-            await conn.execute(_FORGET_CAMPAIGNS.format(partition=partition.name))
+            # A statement cannot update and delete one row: the emptied go in a second one.
+            emptied = await conn.fetchval(_FORGET_CAMPAIGNS.format(partition=partition.name))
+            await conn.execute(
+                "DELETE FROM campaign_totals WHERE campaign_id = ANY($1::text[])", emptied
+            )
             await conn.execute(
                 "DELETE FROM repeat_events WHERE occurred_at >= $1 AND occurred_at < $2",
                 partition.start,
                 partition.end,
             )
-            await _record_gap(conn, partition.start, partition.end, events)
+            if events:  # an empty partition leaves nothing missing
+                await _record_gap(conn, partition.start, partition.end, events)
             await conn.execute("DELETE FROM raw_arrivals WHERE partition = $1", partition.name)
             await conn.execute("DELETE FROM raw_partitions WHERE name = $1", partition.name)
             await conn.execute(f'DROP TABLE "{partition.name}"')
@@ -166,20 +176,47 @@ async def _drop(
     return events
 
 
+# The summary tables holding rows of each grain, by their `grain` column.
+_GRAINED: Final = ("event_counts", "audience_counts", "city_sketches", "city_sketch_floors")
+
+
+async def _prune_summaries(
+    conn: asyncpg.Connection, kept: Mapping[Grain, timedelta], now: datetime
+) -> None:
+    """Delete summary rows of each grain older than its retention; record from where the
+    grain is kept in `summary_horizons`, which the reporter reads to stay exact."""
+    for grain, age in kept.items():
+        async with conn.transaction():
+            horizon = await conn.fetchval(
+                "INSERT INTO summary_horizons AS h (grain, kept_from)"
+                " VALUES ($1, date_bin(('1 ' || $1)::interval, $2::timestamptz,"
+                " timestamptz '2000-01-01 00:00:00+00'))"
+                " ON CONFLICT (grain)"
+                " DO UPDATE SET kept_from = greatest(h.kept_from, excluded.kept_from)"
+                " RETURNING kept_from",
+                grain,
+                now - age,
+            )
+            for table in _GRAINED:
+                await conn.execute(
+                    f"DELETE FROM {table} WHERE grain = $1 AND bucket < $2", grain, horizon
+                )
+
+
 _FORGET_CAMPAIGNS: Final = f"""
     WITH gone AS (
         SELECT e.campaign_id, sum(e.purchase_amount) AS revenue, count(*) AS transactions
         FROM "{{partition}}" AS e
         WHERE e.campaign_id IS NOT NULL AND {IS_TRANSACTION}
         GROUP BY 1
-    ), kept AS (
+    ), remaining AS (
         UPDATE campaign_totals AS c
         SET revenue = c.revenue - gone.revenue, transactions = c.transactions - gone.transactions
         FROM gone WHERE c.campaign_id = gone.campaign_id
         RETURNING c.campaign_id, c.transactions
     )
-    DELETE FROM campaign_totals AS c USING kept
-    WHERE c.campaign_id = kept.campaign_id AND kept.transactions = 0
+    SELECT coalesce(array_agg(campaign_id) FILTER (WHERE transactions = 0), ARRAY[]::text[])
+    FROM remaining
 """
 
 

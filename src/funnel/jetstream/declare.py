@@ -7,8 +7,6 @@ creates any missing durable, with default settings; a collector then brings its 
 to its own settings, and nobody else ever changes an existing one.
 """
 
-from typing import Final
-
 from funnel.events.source import SOURCES
 from funnel.events.subjects import Subjects
 from funnel.jetstream.connection import JetStreamConnection
@@ -19,10 +17,7 @@ from funnel.jetstream.stream import (
     ensure_stream,
     events_stream,
 )
-
-#: Bounds used where no setting names one (tests, benchmarks): what the settings default to.
-DEFAULT_STREAM_MAX_BYTES: Final = 10 * 1024**3
-DEFAULT_DEAD_LETTER_MAX_BYTES: Final = 1024**3
+from funnel.settings import DEFAULT_DEAD_LETTER_MAX_BYTES, DEFAULT_STREAM_MAX_BYTES
 
 
 async def declare_streams(

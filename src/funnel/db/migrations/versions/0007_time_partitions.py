@@ -78,7 +78,7 @@ BEGIN
         SELECT DISTINCT date_bin('1 hour', occurred_at, timestamptz '2000-01-01 00:00:00+00')
         FROM events_unpartitioned
     LOOP
-        name := 'events_' || to_char(hour AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS');
+        name := 'events_' || to_char(hour AT TIME ZONE 'UTC', 'YYYYMMDD_HH24MISS');
         EXECUTE format(
             'CREATE TABLE %I PARTITION OF events FOR VALUES FROM (%L) TO (%L)',
             name, hour, hour + interval '1 hour'

@@ -1,0 +1,199 @@
+"""Time partitions and retention against a real PostgreSQL: made ahead, dropped behind, and
+what a report says once raw rows are gone."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+import asyncpg
+import pytest
+
+from funnel.db import run_migrations, store_events
+from funnel.db.partitions import create_partitions, list_partitions
+from funnel.db.retention import RetentionPolicy, footprint, maintain
+from funnel.publisher.generator import format_timestamp
+from tests.db.db_samples import facebook_event, rows_of, tiktok_event
+from tests.reporter.conftest import running_reporter
+
+_MINUTE = timedelta(minutes=1)
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to a freshly migrated database of this test's own."""
+    await run_migrations(database_url)
+    connection = await asyncpg.connect(database_url)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+def _at(event: dict[str, Any], moment: datetime) -> dict[str, Any]:
+    event["timestamp"] = format_timestamp(moment)
+    return event
+
+
+async def _store(conn: asyncpg.Connection, events: list[dict[str, Any]]) -> int:
+    async with conn.transaction():
+        return await store_events(conn, rows_of(events), partition_width=_MINUTE)
+
+
+def _policy(**overrides: Any) -> RetentionPolicy:
+    return RetentionPolicy(
+        **{"time": timedelta(minutes=5), "size": None, "width": _MINUTE, **overrides}
+    )
+
+
+async def _count(conn: asyncpg.Connection) -> int:
+    count: int = await conn.fetchval("SELECT count(*) FROM events")
+    return count
+
+
+async def test_partitions_are_made_ahead_of_the_present(conn: asyncpg.Connection) -> None:
+    """A round makes the partitions holding now and the next two widths."""
+    now = datetime.now(UTC)
+    await maintain(conn, _policy(), now)
+    partitions = await list_partitions(conn)
+    for moment in (now, now + _MINUTE, now + 2 * _MINUTE):
+        assert any(p.holds(moment) for p in partitions)
+
+
+async def test_expired_partitions_go_and_stay_counted_in_every_report(
+    conn: asyncpg.Connection, database_url: str
+) -> None:
+    """Once its latest arrival is older than the retention time a partition is dropped, its
+    rows counted in raw_gaps; the summaries still count its events, and a report over it says
+    what it covered."""
+    old = datetime(2026, 11, 25, 10, 0, 30, tzinfo=UTC)
+    await _store(conn, [_at(facebook_event(), old) for _ in range(3)])
+    await _store(conn, [_at(tiktok_event(), old + timedelta(seconds=5))])
+
+    # Nothing expires within the retention time of the arrival...
+    assert await maintain(conn, _policy(), datetime.now(UTC)) == []
+    # ...and everything stored has, once that time has passed.
+    later = datetime.now(UTC) + timedelta(minutes=6)
+    dropped = await maintain(conn, _policy(), later)
+
+    # (The partitions made ahead of the first round expire too, empty.)
+    assert [(d.events, d.reason) for d in dropped if d.events] == [(4, "time")]
+    assert await _count(conn) == 0
+    held = await footprint(conn)
+    assert (held.dropped_events, held.retained_events) == (4, 0)
+    async with running_reporter(database_url) as client:
+        whole = await client.get("/reports/events", params={"from": "2026-11-25T10:00:00Z"})
+        edge = await client.get(
+            "/reports/events",
+            params={"from": "2026-11-25T10:00:30.500Z", "to": "2026-11-25T10:00:40Z"},
+        )
+        revenue = await client.get("/reports/revenue")
+        people = await client.get("/reports/demographics")
+    assert whole.json()["total"] == 4
+    assert whole.json()["coverage"]["complete"] is True
+    # The raw rows of the edge's first half second are gone: it answers from 10:00:31.
+    assert edge.json()["coverage"] == {
+        "from": "2026-11-25T10:00:31Z",
+        "to": "2026-11-25T10:00:40Z",
+        "complete": False,
+    }
+    assert edge.json()["total"] == 1
+    assert revenue.json()["totalRevenue"] == "37.02"
+    assert revenue.json()["topCampaigns"] == []
+    assert revenue.json()["topCampaignsCoverage"]["complete"] is False
+    assert people.json()["coverage"]["complete"] is False
+    assert await conn.fetchval("SELECT count(*) FROM campaign_totals") == 0
+
+
+async def test_size_bound_drops_the_oldest_arrival_first(conn: asyncpg.Connection) -> None:
+    """Past the size bound the partition with the oldest latest arrival goes first, and never
+    the one holding the present."""
+    now = datetime.now(UTC)
+    await _store(conn, [_at(facebook_event(), now - timedelta(hours=2))])
+    await _store(conn, [_at(facebook_event(), now - timedelta(hours=1))])
+    await _store(conn, [_at(facebook_event(), now)])
+
+    dropped = await maintain(conn, _policy(size=1, time=timedelta(days=1)), now)
+
+    assert [d.reason for d in dropped] == ["size", "size"]
+    assert await _count(conn) == 1
+    assert (await conn.fetchval("SELECT occurred_at FROM events")) == now.replace(
+        microsecond=now.microsecond // 1000 * 1000
+    )
+
+
+async def test_late_and_future_events_are_kept_from_their_arrival(
+    conn: asyncpg.Connection,
+) -> None:
+    """An event stamped far in the past or the future gets a partition of its own time, is
+    counted at once, and expires only once the retention time has passed since it arrived."""
+    now = datetime.now(UTC)
+    moments = [datetime(2001, 5, 1, 12, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, tzinfo=UTC)]
+    assert await _store(conn, [_at(facebook_event(), m) for m in moments]) == 2
+    assert await _count(conn) == 2
+
+    assert await maintain(conn, _policy(), now + timedelta(minutes=4)) == []
+    assert await _count(conn) == 2
+    dropped = await maintain(conn, _policy(), now + timedelta(minutes=6))
+    assert sorted(d.events for d in dropped if d.events) == [1, 1]
+    assert await _count(conn) == 0
+
+
+async def test_redelivery_across_a_partition_boundary_stores_once(
+    conn: asyncpg.Connection,
+) -> None:
+    """A batch whose events fall on both sides of a partition bound, delivered twice (and once
+    more after a late partition was made), is stored once and counted once."""
+    bound = datetime(2026, 11, 25, 10, 1, tzinfo=UTC)
+    events = [_at(facebook_event(), bound - timedelta(milliseconds=1)) for _ in range(5)]
+    events += [_at(facebook_event(), bound) for _ in range(5)]
+    rows = rows_of(events)
+    async with conn.transaction():
+        first = await store_events(conn, rows, partition_width=_MINUTE)
+    async with conn.transaction():
+        second = await store_events(conn, rows, partition_width=_MINUTE)
+
+    assert (first, second) == (10, 0)
+    assert len(await list_partitions(conn)) == 2
+    counted = await conn.fetchval(
+        "SELECT sum(events) FROM event_counts WHERE grain = 'day' AND source = 'facebook'"
+    )
+    assert counted == 10
+
+
+async def test_the_same_event_under_another_timestamp_is_another_event(
+    conn: asyncpg.Connection,
+) -> None:
+    """The dedupe key is `eventId` with `timestamp`: the same id at another instant is kept."""
+    event = facebook_event()
+    again = {**event, "timestamp": "2026-11-25T10:00:00.124Z"}
+    assert await _store(conn, [event]) == 1
+    assert await _store(conn, [event]) == 0
+    assert await _store(conn, [again]) == 1
+
+
+async def test_racing_maintainers_and_writers_never_collide(database_url: str) -> None:
+    """Two replicas' rounds and writers making the same partitions at once all succeed, and
+    each slot is made once."""
+    await run_migrations(database_url)
+    connections = [await asyncpg.connect(database_url) for _ in range(4)]
+    now = datetime.now(UTC)
+    moments = [now + k * _MINUTE for k in range(-3, 4)]
+    try:
+        results = await asyncio.gather(
+            maintain(connections[0], _policy(), now),
+            maintain(connections[1], _policy(), now),
+            create_partitions(connections[2], moments, _MINUTE),
+            create_partitions(connections[3], moments, _MINUTE),
+        )
+        partitions = await list_partitions(connections[0])
+    finally:
+        for connection in connections:
+            await connection.close()
+    assert results[0] == []
+    assert results[1] == []
+    starts = [p.start for p in partitions]
+    assert len(starts) == len(set(starts))
+    assert all(any(p.holds(m) for p in partitions) for m in moments)
+    assert all(a.end <= b.start for a, b in pairwise(partitions))
