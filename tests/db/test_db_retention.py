@@ -197,3 +197,29 @@ async def test_racing_maintainers_and_writers_never_collide(database_url: str) -
     assert len(starts) == len(set(starts))
     assert all(any(p.holds(m) for p in partitions) for m in moments)
     assert all(a.end <= b.start for a, b in pairwise(partitions))
+
+
+async def test_old_fine_summary_rows_expire_and_reports_answer_at_the_next_grain(
+    conn: asyncpg.Connection, database_url: str
+) -> None:
+    """Per-second rows older than their retention go; a report whose edges needed them
+    answers from the minutes around them and says so, with every whole minute still exact."""
+    old = datetime(2026, 11, 25, 10, 0, 30, tzinfo=UTC)
+    await _store(conn, [_at(facebook_event(), old), _at(facebook_event(), old + _MINUTE)])
+    await maintain(
+        conn,
+        _policy(time=timedelta(days=3650), summaries={"second": timedelta(days=1)}),
+        datetime.now(UTC),
+    )
+
+    seconds = await conn.fetchval("SELECT count(*) FROM event_counts WHERE grain = 'second'")
+    assert seconds == 0
+    async with running_reporter(database_url) as client:
+        # Raw rows are still there: the edges are read from them, exactly.
+        exact = await client.get(
+            "/reports/events", params={"from": "2026-11-25T10:00:29Z", "to": "2026-11-25T10:01:31Z"}
+        )
+    assert exact.json()["total"] == 2
+    assert exact.json()["coverage"]["complete"] is True
+    horizon = await conn.fetchval("SELECT kept_from FROM summary_horizons WHERE grain = 'second'")
+    assert horizon > old

@@ -10,13 +10,12 @@ cover only the longest part of it that no gap touches.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from itertools import pairwise
+from datetime import datetime, timedelta
 
 import asyncpg
 
 from funnel.reporter.models import Coverage
-from funnel.reporter.ranges import OPEN_END, OPEN_START, ceil_to, floor_to
+from funnel.reporter.ranges import OPEN_END, OPEN_START, Piece, split_range
 from funnel.reporter.wire import iso
 from funnel.reporting import Grain
 
@@ -48,28 +47,40 @@ def _touches_gap(start: datetime, end: datetime, gaps: Sequence[Gap]) -> bool:
     return start < end and any(gap_start < end and start < gap_end for gap_start, gap_end in gaps)
 
 
-def summary_range(
+def _answerable(piece: Piece, retained: Retained) -> Piece | None:
+    """`piece` as it can be read exactly: from its summary rows while its grain keeps them,
+    else from raw events while no gap touches it; None when neither can."""
+    horizon = retained.horizons.get(piece.grain) if piece.grain else None
+    if piece.grain is not None and (horizon is None or piece.start >= horizon):
+        return piece
+    if _touches_gap(piece.start, piece.end, retained.gaps):
+        return None
+    return Piece(None, piece.start, piece.end)
+
+
+def plan(
     start: datetime, end: datetime, grains: tuple[Grain, ...], retained: Retained
-) -> tuple[datetime, datetime]:
-    """The part of `[start, end)` that `split_range` over `grains` answers exactly: each
-    edge moves in to the next bucket bound while what it would read there is gone (a raw
-    edge in a gap, or buckets of a grain older than its horizon)."""
-    finest, coarsest = grains[0], grains[-1]
-    if _touches_gap(start, ceil_to(start, finest), retained.gaps):
-        start = ceil_to(start, finest)
-    if _touches_gap(floor_to(end, finest), end, retained.gaps):
-        end = floor_to(end, finest)
-    for grain, coarser in pairwise(grains):
-        horizon = retained.horizons.get(grain)
-        if horizon is None:
+) -> tuple[tuple[datetime, datetime], list[Piece]]:
+    """The pieces that answer `[start, end)` exactly and the range they cover: the longest
+    run of consecutive pieces that stored data can still answer (all of them, normally).
+    What is cut is at the range's edges, where the finest pieces lie."""
+    best: list[Piece] = []
+    run: list[Piece] = []
+    for piece in [*split_range(start, end, grains), None]:
+        answered = _answerable(piece, retained) if piece is not None else None
+        if answered is not None:
+            run.append(answered)
             continue
-        if ceil_to(start, grain) < min(ceil_to(start, coarser), horizon):
-            start = ceil_to(start, coarser)
-        if floor_to(end, coarser) < horizon and floor_to(end, coarser) < floor_to(end, grain):
-            end = floor_to(end, coarser)
-    if (horizon := retained.horizons.get(coarsest)) is not None:
-        start = max(start, horizon)
-    return start, max(start, end)
+        if _length(run) > _length(best):
+            best = run
+        run = []
+    if not best:
+        return (start, start), []
+    return (best[0].start, best[-1].end), best
+
+
+def _length(pieces: Sequence[Piece]) -> timedelta:
+    return sum((piece.end - piece.start for piece in pieces), timedelta())
 
 
 def raw_range(start: datetime, end: datetime, retained: Retained) -> tuple[datetime, datetime]:

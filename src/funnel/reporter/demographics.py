@@ -24,7 +24,7 @@ from funnel.events.facebook import Gender
 from funnel.events.source import SOURCES, Source
 from funnel.events.tiktok import TiktokDevice
 from funnel.reporter import queries
-from funnel.reporter.coverage import coverage, raw_range, read_retained, summary_range
+from funnel.reporter.coverage import coverage, plan, raw_range, read_retained
 from funnel.reporter.models import (
     CityUsers,
     CountryUsers,
@@ -35,7 +35,7 @@ from funnel.reporter.models import (
     TiktokAudience,
 )
 from funnel.reporter.params import DemographicsQuery
-from funnel.reporter.ranges import OPEN_END, OPEN_START, Piece, split_range
+from funnel.reporter.ranges import OPEN_END, OPEN_START, Piece
 from funnel.reporter.wire import iso
 from funnel.reporting import (
     AGE_GROUPS,
@@ -216,11 +216,10 @@ async def demographics_report(
 ) -> DemographicsReport:
     asked = (query.start or OPEN_START, query.end or OPEN_END)
     retained = await read_retained(conn, *asked)
-    covered = summary_range(*raw_range(*asked, retained), AUDIENCE_GRAINS, retained)
+    covered, pieces = plan(*raw_range(*asked, retained), AUDIENCE_GRAINS, retained)
     start, end = covered
     sources: list[Source] = [query.source] if query.source else list(SOURCES)
     audiences = {source: _Audience() for source in sources}
-    pieces = split_range(start, end, AUDIENCE_GRAINS)
     for row in await queries.count_audience(conn, pieces, sources):
         audience = audiences[row["source"]]
         audience.counts[(row["dimension"], row["value"], row["detail"])] += row["events"]

@@ -9,11 +9,11 @@ import asyncpg
 from funnel.events.source import SOURCES
 from funnel.reporter import queries
 from funnel.reporter.catalog import EVENT_KINDS, Interval
-from funnel.reporter.coverage import coverage, read_retained, summary_range
+from funnel.reporter.coverage import coverage, plan, read_retained
 from funnel.reporter.errors import InvalidParamsError, ParamProblem
 from funnel.reporter.models import EventsFilters, EventsReport, EventTypeCount, SeriesPoint
 from funnel.reporter.params import EventsQuery
-from funnel.reporter.ranges import OPEN_END, OPEN_START, ceil_to, floor_to, split_range
+from funnel.reporter.ranges import OPEN_END, OPEN_START, ceil_to, floor_to
 from funnel.reporter.wire import iso
 from funnel.reporting import EVENT_GRAINS
 
@@ -64,8 +64,7 @@ async def events_report(conn: asyncpg.Connection, query: EventsQuery) -> EventsR
         _check_series_length(floor_to(query.start, interval), last, interval)
     grains = EVENT_GRAINS if interval is None else EVENT_GRAINS[: EVENT_GRAINS.index(interval) + 1]
     asked = (query.start or OPEN_START, query.end or OPEN_END)
-    covered = summary_range(*asked, grains, await read_retained(conn, *asked))
-    pieces = split_range(*covered, grains)
+    covered, pieces = plan(*asked, grains, await read_retained(conn, *asked))
     sources = [query.source] if query.source else list(SOURCES)
     rows = await queries.count_events(
         conn, pieces, sources, query.funnel_stage, query.event_type, interval

@@ -19,11 +19,11 @@ import asyncpg
 
 from funnel.events.source import SOURCES, Source
 from funnel.reporter import queries
-from funnel.reporter.coverage import coverage, raw_range, read_retained, summary_range
+from funnel.reporter.coverage import coverage, plan, raw_range, read_retained
 from funnel.reporter.models import CampaignRevenue, RevenueFilters, RevenueReport, SourceRevenue
 from funnel.reporter.money import average, to_money
 from funnel.reporter.params import RevenueQuery
-from funnel.reporter.ranges import OPEN_END, OPEN_START, split_range
+from funnel.reporter.ranges import OPEN_END, OPEN_START, Piece, split_range
 from funnel.reporter.wire import iso
 from funnel.reporting import EVENT_GRAINS, TOP_SIZE
 
@@ -92,7 +92,8 @@ async def _top_campaigns(
         return []
     if in_range > _RAW_LIMIT:
         # Page sizing only: summaries count dropped events too, which makes pages larger.
-        all_time = (await _totals(conn, (OPEN_START, OPEN_END), sources))[2]
+        everything = split_range(OPEN_START, OPEN_END, EVENT_GRAINS)
+        all_time = (await _totals(conn, everything, sources))[2]
         walked = await _walk_campaigns(conn, start, end, sources, in_range, all_time)
         if walked is not None:
             return walked
@@ -101,13 +102,13 @@ async def _top_campaigns(
 
 
 async def _totals(
-    conn: asyncpg.Connection, covered: tuple[datetime, datetime], sources: Sequence[Source]
+    conn: asyncpg.Connection, pieces: list[Piece], sources: Sequence[Source]
 ) -> tuple[dict[str, Decimal], dict[str, int], int]:
     """Revenue and transactions per source, and campaign transactions, from the summaries."""
     revenue: dict[str, Decimal] = dict.fromkeys(sources, Decimal(0))
     transactions: dict[str, int] = dict.fromkeys(sources, 0)
     campaign_transactions = 0
-    for row in await queries.sum_revenue(conn, split_range(*covered, EVENT_GRAINS), sources):
+    for row in await queries.sum_revenue(conn, pieces, sources):
         revenue[row["source"]] += row["revenue"]
         transactions[row["source"]] += row["transactions"]
         campaign_transactions += row["campaign_transactions"]
@@ -139,10 +140,11 @@ async def revenue_report(conn: asyncpg.Connection, query: RevenueQuery) -> Reven
             else []
         )
     else:
-        covered = summary_range(start, end, EVENT_GRAINS, retained)
-        revenue, transactions, campaign_transactions = await _totals(conn, covered, sources)
+        covered, pieces = plan(start, end, EVENT_GRAINS, retained)
+        revenue, transactions, campaign_transactions = await _totals(conn, pieces, sources)
         if raw != covered:
-            campaign_transactions = (await _totals(conn, raw, sources))[2]
+            raw_pieces = plan(*raw, EVENT_GRAINS, retained)[1]
+            campaign_transactions = (await _totals(conn, raw_pieces, sources))[2]
         top = await _top_campaigns(conn, *raw, sources, campaign_transactions)
     total, count = sum(revenue.values(), Decimal(0)), sum(transactions.values())
     return RevenueReport(
