@@ -23,7 +23,7 @@ from funnel.events import Subjects
 from funnel.local import EmbeddedNats
 from funnel.publisher import generate_batch
 from tests.durability.funnel_process import eventually, funnel_services
-from tests.gateway.gateway_harness import stored_events, stored_messages
+from tests.gateway.gateway_harness import stored_messages
 
 REQUESTS = 4
 EVENTS_PER_REQUEST = 2_500
@@ -72,7 +72,8 @@ async def _stored_rows(database_url: str) -> tuple[int, set[str]]:
 async def test_acknowledged_events_survive_sigkill_of_nats(
     nats_server: EmbeddedNats, database_url: str, tmp_path: Path
 ) -> None:
-    """Every event answered 202 is in the stream after a SIGKILL of NATS and stored once."""
+    """Every event answered 202 survives a SIGKILL of NATS and is stored once; the stream then
+    holds nothing (it keeps the backlog, not the history)."""
     subjects = Subjects(f"crash{uuid.uuid4().hex[:8]}")
     env = {
         "NATS_URL": nats_server.url,
@@ -131,11 +132,7 @@ async def test_acknowledged_events_survive_sigkill_of_nats(
     # succeed once the gateway reconnects; whichever they got, the answer holds.
     assert statuses.count(202) >= 1
     assert set(statuses) <= {202, 503}
-    in_stream = {
-        str(e["eventId"])
-        for e in stored_events(await stored_messages(nats_server.url, subjects.events_stream))
-    }
-    assert accepted <= in_stream
     rows, stored_ids = await _stored_rows(database_url)
-    assert stored_ids == in_stream
+    assert accepted <= stored_ids
     assert rows == len(stored_ids)
+    assert await stored_messages(nats_server.url, subjects.events_stream) == []

@@ -218,7 +218,11 @@ def _expected_demographics(events: list[dict[str, Any]]) -> dict[str, Any]:
             "users": len(ttk_users),
             "followers": (min(followers), max(followers), statistics.median(followers)),
             "followerTiers": dict(Counter(_group(n, _TIERS) for n in followers)),
-            "devices": dict(Counter(engagement["device"] for engagement in tops)),
+            "devices": dict(
+                Counter(engagement["device"] for engagement in tops),
+                # Users with no top-funnel event: their device is not known.
+                **({"unknown": len(ttk_users) - len(tops)} if len(ttk_users) > len(tops) else {}),
+            ),
             "topCountries": _top(Counter(engagement["country"] for engagement in tops)),
         },
     }

@@ -1,0 +1,400 @@
+"""Hours of the publisher's pattern through `funnel up`: does anything grow with time?
+
+    .venv/bin/python -m bench.soak [--minutes 30] [--window 5] [--retention 5m]
+                                   [--retention-size 4GB] [--min 1000] [--max 50000]
+
+Runs `funnel up --no-publisher` on a fresh data dir (embedded NATS and PostgreSQL, the
+services as its own subprocesses) with `EVENTS_RETENTION_TIME` set, and posts to its webhook
+like the publisher for `--minutes`: every second a bare JSON array of N events, N uniform in
+min..max, one corrupted event on ~10% of requests, never waiting for earlier answers. Events
+are made as they are sent (`bench.e2e`'s generator), so the driver takes its share of the CPU
+as the real publisher's machine would not.
+
+Every `--window` minutes it prints one row: events offered, accepted (202) and stored per
+second; the backlog (how many seconds the stored count trails the accepted one, at most);
+the lag p99 from a webhook's answer until a sampled event of it is queryable; PostgreSQL's
+CPU per stored event; bytes on disk per store at the window's end (raw partitions,
+summaries, WAL, the NATS store, the whole data dir); and each process's peak memory. At the
+end, once the backlog has drained: events counted by the summaries == accepted (nothing
+lost, nothing doubled), and raw rows kept + dropped by retention == accepted.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+import asyncpg
+import httpx
+import orjson
+import psutil
+import uvloop
+
+from bench.e2e import _body, _percentile, _Usage
+from bench.timing import probes, speed_probe
+from funnel.garbage import tune_for_bulk_json
+from funnel.local.nats import free_port
+from funnel.local.servers import DATABASE_NAME
+from funnel.publisher import EventPool
+
+_SAMPLES_PER_REQUEST: Final = 5
+_POLL_SECONDS: Final = 0.2
+_SAMPLE_SECONDS: Final = 1.0
+
+
+@dataclass(slots=True)
+class _Window:
+    """What one window of the run saw."""
+
+    offered: int = 0
+    accepted: int = 0
+    non_2xx: int = 0
+    errors: int = 0
+    stored_start: int = 0
+    stored_end: int = 0
+    backlog_max: float = 0.0
+    lags: list[float] = field(default_factory=list)
+    postgres_cpu_start: float = 0.0
+    postgres_cpu_end: float = 0.0
+    peaks: dict[str, int] = field(default_factory=dict)
+    bytes: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Run:
+    windows: list[_Window]
+    window_seconds: float
+    started: float = 0.0
+    accepted_total: int = 0
+    # (moment, accepted so far): the backlog is how long ago the stored count was accepted.
+    accepted_at: list[tuple[float, int]] = field(default_factory=list)
+    # (occurred_at, event id) -> when its request was answered
+    pending: dict[tuple[datetime, str], float] = field(default_factory=dict)
+
+    def window(self, moment: float) -> _Window:
+        index = min(int((moment - self.started) / self.window_seconds), len(self.windows) - 1)
+        return self.windows[max(index, 0)]
+
+
+# --- the system -----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _funnel_up(data_dir: Path, port_base: int, env: dict[str, str]) -> Iterator[psutil.Process]:
+    """`funnel up --no-publisher` until the block ends, then SIGTERM and wait."""
+    log = (data_dir.parent / "funnel-up.log").open("wb")
+    command = [
+        str(Path(sys.executable).with_name("funnel")), "up", "--no-publisher",
+        "--data-dir", str(data_dir), "--port-base", str(port_base),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield psutil.Process(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+async def _ready(url: str, process: psutil.Process, within: float = 300) -> None:
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient(timeout=2) as http:
+        while time.monotonic() < deadline:
+            if not process.is_running():
+                raise SystemExit("funnel up exited; see funnel-up.log")
+            with contextlib.suppress(httpx.TransportError):
+                if (await http.get(url)).status_code == 200:
+                    return
+            await asyncio.sleep(0.5)
+    raise SystemExit("funnel up was not ready in time")
+
+
+def _processes(root: psutil.Process, data_dir: Path) -> dict[str, list[psutil.Process]]:
+    """The run's processes by role: postgres (all its processes), nats, each service."""
+    found: dict[str, list[psutil.Process]] = {"postgres": _postgres(data_dir)}
+    for process in root.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            line = " ".join(process.cmdline())
+            name = process.name()
+            if name == "nats-server":
+                role = "nats"
+            elif " gateway" in line:
+                role = "gateway"
+            elif "--source facebook" in line:
+                role = "fb-collector"
+            elif "--source tiktok" in line:
+                role = "ttk-collector"
+            elif " reporter" in line:
+                role = "reporter"
+            else:
+                continue
+            found.setdefault(role, []).append(process)
+    return found
+
+
+def _postgres(data_dir: Path) -> list[psutil.Process]:
+    # The embedded server runs detached from `funnel up`: found by its cluster's pid file.
+    with contextlib.suppress(OSError, ValueError, psutil.Error):
+        pid = int((data_dir / "postgres" / "data" / "postmaster.pid").read_text().split()[0])
+        postmaster = psutil.Process(pid)
+        return [postmaster, *postmaster.children()]
+    return []
+
+
+def _dir_bytes(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += (Path(root) / name).lstat().st_size
+    return total
+
+
+async def _store_bytes(conn: asyncpg.Connection, data_dir: Path) -> dict[str, int]:
+    row = await conn.fetchrow(
+        """
+        SELECT
+          (SELECT coalesce(sum(pg_total_relation_size(format('%I', name)::regclass)), 0)
+             FROM raw_partitions)::bigint AS raw,
+          (SELECT coalesce(sum(pg_total_relation_size(t::regclass)), 0) FROM unnest(ARRAY[
+             'event_counts', 'audience_counts', 'city_sketches', 'city_sketch_floors',
+             'campaign_totals', 'repeat_events']) AS t)::bigint AS summaries,
+          (SELECT coalesce(sum(size), 0) FROM pg_ls_waldir())::bigint AS wal
+        """
+    )
+    assert row is not None
+    return {
+        **dict(row),
+        "nats": _dir_bytes(data_dir / "nats"),
+        "data dir": _dir_bytes(data_dir),
+    }
+
+
+async def _stored(conn: asyncpg.Connection) -> int:
+    value = await conn.fetchval(
+        "SELECT coalesce(sum(events), 0) FROM event_counts WHERE grain = 'day'"
+    )
+    return int(value)
+
+
+# --- load -----------------------------------------------------------------------------------
+
+
+async def _post(client: httpx.AsyncClient, url: str, body: bytes, picked: Any, run: _Run) -> None:
+    sent = time.perf_counter()
+    window = run.window(sent)
+    try:
+        response = await client.post(
+            url, content=body, headers={"Content-Type": "application/json"}
+        )
+    except httpx.HTTPError:
+        window.errors += 1
+        return
+    answered = time.perf_counter()
+    if response.status_code != 202:
+        window.non_2xx += 1
+        return
+    accepted = response.json()["accepted"]
+    window.accepted += accepted
+    run.accepted_total += accepted
+    run.accepted_at.append((answered, run.accepted_total))
+    for key in picked:
+        run.pending[key] = answered
+
+
+def _sampled(body: bytes, ids: list[str]) -> list[tuple[datetime, str]]:
+    wanted = set(ids)
+    return [
+        (datetime.fromisoformat(event["timestamp"]), event["eventId"])
+        for event in orjson.loads(body)
+        if event.get("eventId") in wanted
+    ]
+
+
+async def _drive(args: argparse.Namespace, url: str, run: _Run) -> None:
+    rng = random.Random(args.seed)
+    pool = await asyncio.to_thread(EventPool, rng)
+    tasks: set[asyncio.Task[None]] = set()
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), limits=limits) as client:
+        for tick in range(int(args.minutes * 60)):
+            count = rng.randint(args.min, args.max)
+            body, ids = await asyncio.to_thread(_body, pool, rng, count, _SAMPLES_PER_REQUEST)
+            picked = await asyncio.to_thread(_sampled, body, ids)
+            run.window(time.perf_counter()).offered += count
+            task = asyncio.create_task(_post(client, url, body, picked, run))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            await asyncio.sleep(max(0.0, run.started + tick + 1 - time.perf_counter()))
+        await asyncio.gather(*tasks)
+
+
+async def _watch(
+    conn: asyncpg.Connection,
+    root: psutil.Process,
+    data_dir: Path,
+    run: _Run,
+    stop: asyncio.Event,
+) -> None:
+    """Every second: stored count and backlog, lags of the samples, memory and CPU."""
+    total: dict[str, _Usage] = {}  # CPU since the start
+    peaks: dict[str, _Usage] = {}  # memory since the window's start
+    current = run.window(time.perf_counter())
+    current.stored_start = await _stored(conn)
+    while not stop.is_set():
+        now = time.perf_counter()
+        window = run.window(now)
+        stored = await _stored(conn)
+        for role, processes in _processes(root, data_dir).items():
+            postgres = role == "postgres"
+            total.setdefault(role, _Usage()).sample(processes, proportional=postgres)
+            peaks.setdefault(role, _Usage()).sample(processes, proportional=postgres)
+        postgres_cpu = total["postgres"].cpu_seconds if "postgres" in total else 0.0
+        if window is not current:
+            current.bytes = await _store_bytes(conn, data_dir)
+            window.stored_start, window.postgres_cpu_start = stored, postgres_cpu
+            current, peaks = window, {}
+        current.stored_end, current.postgres_cpu_end = stored, postgres_cpu
+        for role, used in peaks.items():
+            current.peaks[role] = max(current.peaks.get(role, 0), used.peak_bytes)
+        behind = [at for at, total in run.accepted_at if total > stored]
+        current.backlog_max = max(current.backlog_max, now - behind[0] if behind else 0.0)
+        await _poll_samples(conn, run)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), _SAMPLE_SECONDS)
+    current.bytes = await _store_bytes(conn, data_dir)
+
+
+async def _poll_samples(conn: asyncpg.Connection, run: _Run) -> None:
+    if not run.pending:
+        return
+    keys = list(run.pending)[:200]
+    seen = await conn.fetch(
+        "SELECT occurred_at, event_id FROM events"
+        " WHERE (occurred_at, event_id) IN (SELECT * FROM unnest($1::timestamptz[], $2::text[]))",
+        [key[0] for key in keys],
+        [key[1] for key in keys],
+    )
+    now = time.perf_counter()
+    for record in seen:
+        answered = run.pending.pop((record["occurred_at"], record["event_id"]), None)
+        if answered is not None:
+            run.window(answered).lags.append(now - answered)
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+def _print(run: _Run, args: argparse.Namespace) -> None:
+    seconds = run.window_seconds
+    head = (
+        f"{'minutes':>8} | {'offered/s':>9} | {'accepted/s':>10} | {'stored/s':>8} | "
+        f"{'backlog':>7} | {'lag p99':>7} | {'PG us/ev':>8} | {'raw MB':>7} | {'sum MB':>6} | "
+        f"{'WAL MB':>6} | {'NATS MB':>7} | {'dir MB':>7} | peak MB"
+    )
+    print(head)
+    print("-" * len(head))
+    for number, w in enumerate(run.windows):
+        stored = w.stored_end - w.stored_start
+        cpu = w.postgres_cpu_end - w.postgres_cpu_start
+        mb = {name: value / 2**20 for name, value in w.bytes.items()}
+        peaks = " ".join(f"{role}={peak / 2**20:.0f}" for role, peak in sorted(w.peaks.items()))
+        print(
+            f"{number * args.window:>3}-{(number + 1) * args.window:<4} | "
+            f"{w.offered / seconds:>9,.0f} | {w.accepted / seconds:>10,.0f} | "
+            f"{stored / seconds:>8,.0f} | {w.backlog_max:>6.1f}s | "
+            f"{_percentile(w.lags, 0.99):>6.2f}s | "
+            f"{cpu * 1e6 / stored if stored else float('nan'):>8.1f} | "
+            f"{mb.get('raw', 0):>7,.0f} | {mb.get('summaries', 0):>6,.0f} | "
+            f"{mb.get('wal', 0):>6,.0f} | {mb.get('nats', 0):>7,.0f} | "
+            f"{mb.get('data dir', 0):>7,.0f} | {peaks}"
+        )
+        if w.non_2xx or w.errors:
+            print(f"          ({w.non_2xx} requests answered non-2xx, {w.errors} failed)")
+
+
+async def _run(args: argparse.Namespace, scratch: Path) -> None:
+    data_dir = scratch / "data"
+    port_base = free_port()
+    env = {
+        **os.environ,
+        "EVENTS_RETENTION_TIME": args.retention,
+        "EVENTS_RETENTION_SIZE": args.retention_size,
+        "LOG_FORMAT": "json",
+    }
+    env.pop("NATS_URL", None)
+    env.pop("DATABASE_URL", None)
+    windows = int(args.minutes / args.window + 0.999)
+    run = _Run([_Window() for _ in range(windows)], args.window * 60.0)
+    with _funnel_up(data_dir, port_base, env) as root:
+        await _ready(f"http://127.0.0.1:{port_base}/health/ready", root)
+        await _ready(f"http://127.0.0.1:{port_base + 2}/health/ready", root)
+        ports = json.loads((data_dir / "ports.json").read_text())
+        conn = await asyncpg.connect(
+            f"postgresql://postgres@127.0.0.1:{ports['postgres']}/{DATABASE_NAME}"
+        )
+        try:
+            baseline = await _stored(conn)
+            stop = asyncio.Event()
+            run.started = time.perf_counter()
+            watcher = asyncio.create_task(_watch(conn, root, data_dir, run, stop))
+            await _drive(args, f"http://127.0.0.1:{port_base}/webhook", run)
+            print(f"load done; waiting for {run.accepted_total:,} events to be stored", flush=True)
+            deadline = time.monotonic() + args.drain_timeout
+            while await _stored(conn) - baseline < run.accepted_total:
+                if time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(1)
+            stop.set()
+            await watcher
+            stored = await _stored(conn) - baseline
+            kept = await conn.fetchval("SELECT coalesce(sum(events), 0) FROM raw_arrivals")
+            dropped = await conn.fetchval("SELECT coalesce(sum(events), 0) FROM raw_gaps")
+        finally:
+            await conn.close()
+    _print(run, args)
+    verdict = "OK" if stored == run.accepted_total == kept + dropped else "MISMATCH"
+    print(
+        f"accepted {run.accepted_total:,}; stored (summaries) {stored:,}; raw kept {kept:,}"
+        f" + dropped {dropped:,} = {kept + dropped:,}: {verdict}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=30)
+    parser.add_argument("--window", type=float, default=5, help="minutes a row")
+    parser.add_argument("--retention", default="5m", help="EVENTS_RETENTION_TIME")
+    parser.add_argument("--retention-size", default="20GB", help="EVENTS_RETENTION_SIZE")
+    parser.add_argument("--min", type=int, default=1_000)
+    parser.add_argument("--max", type=int, default=50_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--drain-timeout", type=float, default=600)
+    args = parser.parse_args()
+    tune_for_bulk_json()
+    before = speed_probe()
+    with tempfile.TemporaryDirectory(prefix="funnel-soak-") as scratch:
+        try:
+            uvloop.run(_run(args, Path(scratch)))
+        except KeyboardInterrupt:
+            sys.exit(130)
+    print(f"speed probe before / after: {probes(before, speed_probe())}")
+
+
+if __name__ == "__main__":
+    main()
