@@ -127,6 +127,35 @@ def migrate() -> None:
 
 
 @app.command()
+def raw(
+    event_id: Annotated[str, typer.Argument(help="The event's eventId.")],
+) -> None:
+    """Print a stored event exactly as it came (one line per timestamp it was stored with),
+    from the database at DATABASE_URL."""
+    import asyncio
+
+    import asyncpg
+
+    from funnel.db.raw import find_event, read_raw_events
+    from funnel.settings import DatabaseSettings
+
+    async def show() -> int:
+        conn = await asyncpg.connect(DatabaseSettings().database_url)
+        try:
+            keys = await find_event(conn, event_id)
+            found = await read_raw_events(conn, keys)
+        finally:
+            await conn.close()
+        for key in keys:
+            typer.echo(found[key].decode())
+        return 0 if keys else 1
+
+    if (code := asyncio.run(show())) != 0:
+        typer.echo(f"funnel raw: no stored event has the id {event_id}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
 def publish(
     url: Annotated[
         str | None,

@@ -36,7 +36,7 @@ def _bad_events() -> list[dict[str, Any]]:
         make_events("tiktok", 1, seed=9)[0],
     )
     invalid["timestamp"] = "invalid-timestamp"
-    nul["data"]["user"]["name"] = "Nul\x00Name"
+    nul["data"]["user"]["location"]["city"] = "Nul\x00City"
     return [invalid, nul, foreign]
 
 

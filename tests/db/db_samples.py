@@ -4,7 +4,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from funnel.db.rows import EventRow, to_row
+import orjson
+
+from funnel.db.rows import EventRow, RawBatch, raw_batch, to_row
 from funnel.events.validation import validate_events
 
 
@@ -81,10 +83,21 @@ def tiktok_event(*, stage: str = "top", amount: str | None = None) -> dict[str, 
 
 
 def rows_of(raws: list[dict[str, Any]], correlation_id: str | None = "corr-1") -> list[EventRow]:
-    """The rows the collector would store for these wire events."""
+    """The rows the collector would store for these wire events, as one message."""
+    return batch_of(raws, correlation_id)[0]
+
+
+def batch_of(
+    raws: list[dict[str, Any]], correlation_id: str | None = "corr-1"
+) -> tuple[list[EventRow], RawBatch]:
+    """The rows the collector would store for these wire events sent as one message, and the
+    message's raw batch."""
     validation = validate_events(raws)
     assert validation.rejected == []
     received_at = datetime.now(UTC)
-    return [
-        to_row(valid.event, valid.raw, correlation_id, received_at) for valid in validation.valid
+    batch = raw_batch(orjson.dumps(raws))
+    rows = [
+        to_row(valid.event, valid.raw, correlation_id, received_at, (batch.batch_id, valid.index))
+        for valid in validation.valid
     ]
+    return rows, batch

@@ -10,8 +10,9 @@ import orjson
 import pytest
 
 from funnel.db import run_migrations, store_events
+from funnel.db.raw import read_raw_events
 from funnel.events.wire import KEY_MAX_LENGTH
-from tests.db.db_samples import facebook_event, rows_of, tiktok_event
+from tests.db.db_samples import batch_of, facebook_event, rows_of, tiktok_event
 
 
 @pytest.fixture
@@ -31,10 +32,12 @@ async def _count(conn: asyncpg.Connection) -> int:
 
 
 async def test_rows_are_stored_with_typed_columns(conn: asyncpg.Connection) -> None:
-    """Each event becomes one row whose typed columns and payload match the wire event."""
+    """Each event becomes one row whose typed columns match the wire event, and its raw form
+    reads back exactly as it came."""
     facebook, tiktok = facebook_event(), tiktok_event()
+    rows, batch = batch_of([facebook, tiktok])
     async with conn.transaction():
-        inserted = await store_events(conn, rows_of([facebook, tiktok]))
+        inserted = await store_events(conn, rows, [batch])
     assert inserted == 2
     fb = await conn.fetchrow("SELECT * FROM events WHERE event_id = $1", facebook["eventId"])
     tt = await conn.fetchrow("SELECT * FROM events WHERE event_id = $1", tiktok["eventId"])
@@ -50,7 +53,10 @@ async def test_rows_are_stored_with_typed_columns(conn: asyncpg.Connection) -> N
     assert (fb["age"], fb["gender"], fb["country"], fb["city"]) == (34, "female", "Ukraine", "Kyiv")
     assert fb["occurred_at"].isoformat() == "2026-11-25T10:00:00.123000+00:00"
     assert fb["correlation_id"] == "corr-1"
-    assert orjson.loads(fb["payload"]) == facebook
+    raw = await read_raw_events(conn, [(row.occurred_at, row.event_id) for row in rows])
+    assert raw[(fb["occurred_at"], fb["event_id"])] == orjson.dumps(facebook)
+    assert raw[(tt["occurred_at"], tt["event_id"])] == orjson.dumps(tiktok)
+    assert fb["payload"] is None
     assert (tt["device"], tt["country"], tt["followers"]) == ("iOS", "Brazil", 1500)
     assert (tt["purchase_amount"], tt["age"]) == (None, None)
 
@@ -194,3 +200,20 @@ async def test_follower_sums_never_overflow(conn: asyncpg.Connection) -> None:
         " WHERE grain = 'minute' AND source = 'tiktok' AND dimension = 'all'"
     )
     assert total == 2 * (2**63 - 1) + 5
+
+
+async def test_a_message_crossing_a_partition_bound_keeps_its_batch_in_both(
+    conn: asyncpg.Connection,
+) -> None:
+    """A message whose events fall in two partitions is kept beside each, so dropping either
+    partition never takes the raw form of the other's events; a redelivery adds nothing."""
+    early, late = facebook_event(), tiktok_event()
+    early["timestamp"], late["timestamp"] = "2026-11-25T10:59:59.999Z", "2026-11-25T11:00:00.000Z"
+    rows, batch = batch_of([early, late])
+    for _ in range(2):
+        async with conn.transaction():
+            await store_events(conn, rows, [batch])
+    kept = await conn.fetch("SELECT tableoid::regclass::text AS part FROM raw_batches ORDER BY 1")
+    assert [row["part"] for row in kept] == ["batches_20261125_100000", "batches_20261125_110000"]
+    raw = await read_raw_events(conn, [(row.occurred_at, row.event_id) for row in rows])
+    assert sorted(raw.values()) == sorted([orjson.dumps(early), orjson.dumps(late)])

@@ -34,13 +34,18 @@ def test_facebook_top_event_has_no_transaction_columns() -> None:
     assert row.correlation_id is None
 
 
-def test_nul_character_is_refused() -> None:
-    """An event PostgreSQL cannot hold (a NUL in a string) is refused before the database."""
+def test_nul_character_in_a_column_is_refused() -> None:
+    """An event PostgreSQL cannot hold (a NUL in a text column) is refused before the
+    database; a NUL elsewhere only lives in the compressed raw batch, which holds any byte."""
     raw = tiktok_event()
-    raw["data"]["user"]["username"] = "bad\x00name"
+    raw["data"]["user"]["userId"] = "bad\x00id"
     [valid] = validate_events([raw]).valid
     with pytest.raises(UnstorableEventError, match="NUL"):
         to_row(valid.event, valid.raw, None, datetime.now(UTC))
+    elsewhere = tiktok_event()
+    elsewhere["data"]["user"]["username"] = "bad\x00name"
+    [valid] = validate_events([elsewhere]).valid
+    assert to_row(valid.event, valid.raw, None, datetime.now(UTC)).user_id
 
 
 def test_wire_mapping_matches_the_models() -> None:

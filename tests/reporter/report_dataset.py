@@ -88,7 +88,10 @@ def generate(count: int = 3000, seed: int = 7) -> list[EventRow]:
                 followers=followers,
                 device=device,
                 correlation_id=None,
-                payload="{}",
+                payload=None,
+                # Reports never read the raw form: these rows point into no batch.
+                batch_id=0,
+                batch_index=number,
             )
         )
     return rows

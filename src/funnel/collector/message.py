@@ -10,7 +10,7 @@ from datetime import datetime
 
 import orjson
 
-from funnel.db import EventRow, UnstorableEventError, wire_row
+from funnel.db import NUL_ESCAPE, EventRow, RawBatch, UnstorableEventError, raw_batch, wire_row
 from funnel.events import FieldError, Rejected, Source, validate_events
 from funnel.jetstream import Delivery
 
@@ -29,6 +29,7 @@ class DecodedMessage:
 
     delivery: Delivery
     events: int
+    batch: RawBatch
     rows: list[EventRow] = field(default_factory=list)
     indexes: list[int] = field(default_factory=list)
     invalid: list[Rejected] = field(default_factory=list)
@@ -48,17 +49,26 @@ def decode_message(delivery: Delivery, source: Source, received_at: datetime) ->
         raise UndecodableMessageError(f"not JSON: {exc}") from None
     if not isinstance(items, list):
         raise UndecodableMessageError(f"not a JSON array but a {type(items).__name__}")
-    decoded = DecodedMessage(delivery, events=len(items))
+    decoded = DecodedMessage(delivery, events=len(items), batch=raw_batch(delivery.data))
     validation = validate_events(items)
     decoded.invalid.extend(validation.rejected)
     correlation_id = delivery.correlation_id
+    may_hold_nul = NUL_ESCAPE in delivery.data
     for valid in validation.valid:
         if valid.source != source:
             reason = FieldError("source", f"a {valid.source} event on the {source} subject")
             decoded.invalid.append(Rejected(valid.index, valid.raw, [reason]))
             continue
         try:
-            decoded.rows.append(wire_row(valid.raw, correlation_id, received_at))
+            decoded.rows.append(
+                wire_row(
+                    valid.raw,
+                    correlation_id,
+                    received_at,
+                    (decoded.batch.batch_id, valid.index),
+                    may_hold_nul=may_hold_nul,
+                )
+            )
         except UnstorableEventError as exc:
             decoded.unstorable.append(Rejected(valid.index, valid.raw, [FieldError("", str(exc))]))
             continue

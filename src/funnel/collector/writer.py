@@ -29,6 +29,7 @@ from funnel.db import (
     DataRefusedError,
     EventRow,
     Partitions,
+    RawBatch,
     store_events,
     translate_errors,
 )
@@ -111,7 +112,7 @@ class BatchWriter:
         if not rows:
             return
         try:
-            inserted = await self._write(rows)
+            inserted = await self._write(rows, [message.batch for message in messages])
         except DataRefusedError as exc:
             # Validation should make this impossible; find the events at fault.
             _log.error("batch_refused", count=len(rows), error=str(exc))
@@ -135,7 +136,7 @@ class BatchWriter:
             if not message.rows:
                 continue
             try:
-                inserted = await self._write(message.rows)
+                inserted = await self._write(message.rows, [message.batch])
             except DataRefusedError as exc:
                 with bound_correlation_id(message.delivery.correlation_id):
                     _log.error(
@@ -156,7 +157,7 @@ class BatchWriter:
         events = orjson.loads(message.delivery.data)  # decoded once already: a JSON array
         for row, index in zip(message.rows, message.indexes, strict=True):
             try:
-                inserted += await self._write([row])
+                inserted += await self._write([row], [message.batch])
             except DataRefusedError as exc:
                 reason = FieldError("", f"refused by the database: {exc}")
                 message.unstorable.append(Rejected(index, events[index], [reason]))
@@ -166,8 +167,9 @@ class BatchWriter:
         self._metrics.processed(len(kept), inserted)
         self._observe_lag([message])
 
-    async def _write(self, rows: list[EventRow]) -> int:
-        """Commit `rows` in one transaction, waiting out any database outage."""
+    async def _write(self, rows: list[EventRow], batches: list[RawBatch]) -> int:
+        """Commit `rows` and their `batches` in one transaction, waiting out any database
+        outage."""
         pause = _FIRST_PAUSE
         attempt = 0
         while True:
@@ -178,7 +180,7 @@ class BatchWriter:
                 with translate_errors():
                     async with self._pool.acquire() as conn, conn.transaction():
                         inserted = await store_events(
-                            conn, rows, partition_width=self._partitions.width
+                            conn, rows, batches, partition_width=self._partitions.width
                         )
             except DatabaseUnavailableError as exc:
                 self._partitions.forget()

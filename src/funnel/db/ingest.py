@@ -17,14 +17,21 @@ import asyncpg
 
 from funnel.db.errors import translate_errors
 from funnel.db.partitions import DEFAULT_PARTITION_WIDTH, create_partitions, is_missing_partition
-from funnel.db.rows import COLUMNS, EventRow
+from funnel.db.rows import COLUMNS, EventRow, RawBatch
 from funnel.db.summaries import update_summaries
 
 _STAGING: Final = "_staging_events"
 _COLUMN_LIST: Final = ", ".join(COLUMNS)
 
 # What the summaries read of a new event: copying the raw payload too cost a third of the move.
-_NOT_SUMMARIZED: Final = {"received_at", "ad_id", "correlation_id", "payload"}
+_NOT_SUMMARIZED: Final = {
+    "received_at",
+    "ad_id",
+    "correlation_id",
+    "payload",
+    "batch_id",
+    "batch_index",
+}
 _SUMMARY_COLUMNS: Final = ", ".join(column for column in COLUMNS if column not in _NOT_SUMMARIZED)
 
 # Temporary tables live as long as the connection; creating them once per session and
@@ -71,6 +78,24 @@ _COUNT_ARRIVALS: Final = """
 """
 
 
+# A batch is kept in every partition its events landed in (two, for a message that crosses
+# a partition bound), so it is dropped with its rows and never before them. Its
+# `occurred_at` is its earliest event's there: the same on every delivery.
+_STORE_BATCHES: Final = f"""
+    WITH parts AS (
+        SELECT s.batch_id, min(s.occurred_at) AS occurred_at
+        FROM (SELECT DISTINCT batch_id, occurred_at FROM {_STAGING}) AS s
+        JOIN raw_partitions AS p ON s.occurred_at >= p.starts AND s.occurred_at < p.ends
+        GROUP BY s.batch_id, p.name
+    )
+    INSERT INTO raw_batches (batch_id, occurred_at, events)
+    SELECT parts.batch_id, parts.occurred_at, b.events
+    FROM parts JOIN unnest($1::bigint[], $2::bytea[]) AS b (batch_id, events) USING (batch_id)
+    ORDER BY 1, 2
+    ON CONFLICT (batch_id, occurred_at) DO NOTHING
+"""
+
+
 async def _insert_staged(conn: asyncpg.Connection) -> str:
     try:
         async with conn.transaction():  # a savepoint: a failure undoes only the attempt
@@ -83,10 +108,12 @@ async def _insert_staged(conn: asyncpg.Connection) -> str:
 async def store_events(
     conn: asyncpg.Connection,
     rows: Sequence[EventRow],
+    batches: Sequence[RawBatch] = (),
     *,
     partition_width: timedelta = DEFAULT_PARTITION_WIDTH,
 ) -> int:
-    """Store `rows` inside the caller's open transaction; return how many were new.
+    """Store `rows`, and the `batches` they point into, inside the caller's open transaction;
+    return how many rows were new.
 
     Nothing is visible to others until the caller commits, and a rollback undoes it all.
     Rows no partition holds get one (`partition_width` wide) inside this transaction, which
@@ -111,6 +138,12 @@ async def store_events(
             await create_partitions(conn, [row.occurred_at for row in rows], partition_width)
             status = await _insert_staged(conn)
         inserted = int(status.rsplit(" ", 1)[-1])
+        if batches:
+            await conn.execute(
+                _STORE_BATCHES,
+                [batch.batch_id for batch in batches],
+                [batch.events for batch in batches],
+            )
         if inserted:
             await conn.execute(_COUNT_ARRIVALS)
             await update_summaries(conn)

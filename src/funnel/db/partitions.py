@@ -51,6 +51,11 @@ def partition_name(start: datetime) -> str:
     return "events_" + start.astimezone(UTC).strftime("%Y%m%d_%H%M%S").zfill(15)
 
 
+def batches_of(partition: str) -> str:
+    """The `raw_batches` partition beside the `events` partition named `partition`."""
+    return "batches_" + partition.removeprefix("events_")
+
+
 # Python's datetimes end where validation lets timestamps end; a slot past them is open.
 _FIRST: Final = datetime.min.replace(tzinfo=UTC)
 _LAST: Final = datetime.max.replace(tzinfo=UTC)
@@ -131,9 +136,10 @@ async def create_partitions(
 
 async def _create(conn: asyncpg.Connection, partition: Partition) -> None:
     # The bounds are datetimes we made, printed by isoformat: nothing to quote.
+    bounds = f"FROM ('{_bound(partition.start)}') TO ('{_bound(partition.end)}')"
+    await conn.execute(f'CREATE TABLE "{partition.name}" PARTITION OF events FOR VALUES {bounds}')
     await conn.execute(
-        f'CREATE TABLE "{partition.name}" PARTITION OF events'
-        f" FOR VALUES FROM ('{_bound(partition.start)}') TO ('{_bound(partition.end)}')"
+        f'CREATE TABLE "{batches_of(partition.name)}" PARTITION OF raw_batches FOR VALUES {bounds}'
     )
     await conn.execute(
         "INSERT INTO raw_partitions (name, starts, ends) VALUES ($1, $2, $3)",

@@ -26,7 +26,7 @@ import asyncpg
 import structlog
 
 from funnel.db.errors import translate_errors
-from funnel.db.partitions import DDL_LOCK_TIMEOUT, LOCK_KEY, create_partitions
+from funnel.db.partitions import DDL_LOCK_TIMEOUT, LOCK_KEY, batches_of, create_partitions
 from funnel.db.summaries import IS_TRANSACTION, SUMMARY_TABLES
 from funnel.reporting import Grain
 
@@ -70,7 +70,9 @@ class Dropped:
 _HELD: Final = """
     SELECT p.name, p.starts, p.ends, coalesce(sum(a.events), 0)::bigint AS events,
            coalesce(max(a.last_received_at), p.created_at) AS last_arrival,
-           pg_total_relation_size(format('%I', p.name)::regclass) AS bytes
+           pg_total_relation_size(format('%I', p.name)::regclass)
+           + pg_total_relation_size(format('%I', 'batches_' || substr(p.name, 8))::regclass)
+               AS bytes
     FROM raw_partitions AS p LEFT JOIN raw_arrivals AS a ON a.partition = p.name
     GROUP BY p.name, p.starts, p.ends, p.created_at
     ORDER BY p.starts
@@ -141,9 +143,11 @@ async def _drop(
     (its lock was not had, or, dropped for `time`, an event arrived after `keep_after`)."""
     try:
         async with conn.transaction():
+            batches = batches_of(partition.name)
             await conn.execute(
                 f"SET LOCAL lock_timeout = '{DDL_LOCK_TIMEOUT}';"
-                f' LOCK TABLE events, "{partition.name}" IN ACCESS EXCLUSIVE MODE'
+                f' LOCK TABLE events, raw_batches, "{partition.name}", "{batches}"'
+                " IN ACCESS EXCLUSIVE MODE"
             )
             # Exact under the lock: no writer adds to it any more.
             arrivals = await conn.fetchrow(
@@ -169,7 +173,7 @@ async def _drop(
                 await _record_gap(conn, partition.start, partition.end, events)
             await conn.execute("DELETE FROM raw_arrivals WHERE partition = $1", partition.name)
             await conn.execute("DELETE FROM raw_partitions WHERE name = $1", partition.name)
-            await conn.execute(f'DROP TABLE "{partition.name}"')
+            await conn.execute(f'DROP TABLE "{partition.name}", "{batches}"')
     except asyncpg.LockNotAvailableError:
         _log.info("partition_drop_postponed", partition=partition.name)
         return None
@@ -256,8 +260,10 @@ async def footprint(conn: asyncpg.Connection) -> Footprint:
         row = await conn.fetchrow(
             f"""
             SELECT
-              (SELECT coalesce(sum(pg_total_relation_size(format('%I', name)::regclass)), 0)
-                 FROM raw_partitions)::bigint AS raw_bytes,
+              (SELECT coalesce(sum(
+                   pg_total_relation_size(format('%I', name)::regclass)
+                   + pg_total_relation_size(format('%I', 'batches_' || substr(name, 8))::regclass)
+                 ), 0) FROM raw_partitions)::bigint AS raw_bytes,
               (SELECT coalesce(sum(pg_total_relation_size(t::regclass)), 0)
                  FROM unnest(ARRAY[{summaries}]) AS t)::bigint AS summary_bytes,
               (SELECT count(*) FROM raw_partitions) AS partitions,

@@ -2,7 +2,9 @@
 
 The migrations under `migrations/versions/` are the source of truth for the database; this
 module mirrors them so that code and autogenerate share one description. `events` holds one
-row per event; the report summaries are defined by their own migration (`0002_summaries`).
+row per event, partitioned by `occurred_at` (`0007`), its raw form in `raw_batches` (`0009`);
+the report summaries and the partition bookkeeping are defined by their own migrations
+(`0002`, `0007`, `0008`).
 """
 
 from typing import Final
@@ -12,6 +14,8 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Index,
+    Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     SmallInteger,
@@ -33,9 +37,10 @@ metadata: Final = MetaData(
 events: Final = Table(
     "events",
     metadata,
-    # Ids compare as bytes (0004): they are matched, never sorted for people.
+    # Ids compare as bytes (0004): they are matched, never sorted for people. An event is its
+    # id at its instant; the time leads, so the key grows at its right edge (0007).
     Column("event_id", Text(collation="C"), primary_key=True),
-    Column("occurred_at", TIMESTAMP(timezone=True), nullable=False),
+    Column("occurred_at", TIMESTAMP(timezone=True), primary_key=True),
     Column("received_at", TIMESTAMP(timezone=True), nullable=False),
     Column("source", Text, nullable=False),
     Column("funnel_stage", Text, nullable=False),
@@ -54,10 +59,26 @@ events: Final = Table(
     Column("followers", BigInteger),
     Column("device", Text),
     Column("correlation_id", Text),
-    Column("payload", JSONB, nullable=False),
+    # Rows stored before 0009 only; later rows point into their message's raw batch.
+    Column("payload", JSONB),
+    Column("batch_id", BigInteger),
+    Column("batch_index", Integer),
     CheckConstraint("source IN ('facebook', 'tiktok')", name="source"),
     # 0003 dropped `ix_events_occurred_at` and the two 0001 transaction indexes: others cover them.
     Index("ix_events_source_occurred_at", "source", "occurred_at"),
     # The repeat-user probe's equality lookups only (0005).
     Index("ix_events_user_id", "user_id", postgresql_using="hash"),
+    postgresql_partition_by="RANGE (occurred_at)",
+)
+
+raw_batches: Final = Table(
+    "raw_batches",
+    metadata,
+    # A content hash of the message: every delivery of it is the same batch.
+    Column("batch_id", BigInteger, primary_key=True),
+    # Its earliest event in the partition it is kept in.
+    Column("occurred_at", TIMESTAMP(timezone=True), primary_key=True),
+    # The message's JSON array, zlib-compressed.
+    Column("events", LargeBinary, nullable=False),
+    postgresql_partition_by="RANGE (occurred_at)",
 )
