@@ -42,7 +42,10 @@ export function timeChart(container, series, { stacked = false, bars = false, ax
       },
       y: { range: (_u, _low, high) => [0, high > 0 ? high * 1.1 : 1] },
     },
-    axes: [{}, { size: 60, values: (_u, ticks) => ticks.map(axis) }],
+    axes: [
+      { values: (_u, ticks) => ticks.map(clock(ticks)) },
+      { size: 60, values: (_u, ticks) => ticks.map(axis) },
+    ],
     series: [
       {},
       ...series.map((one, i) => ({
@@ -86,6 +89,13 @@ export function timeChart(container, series, { stacked = false, bars = false, ax
     }
     markPoints(container, [xs, ...ys]);
   };
+}
+
+/** UTC tick labels as fine as the ticks' spacing needs: a date, a minute, or a second. */
+function clock(ticks) {
+  const spacing = ticks.length > 1 ? ticks[1] - ticks[0] : 60;
+  const [start, end] = spacing >= 86400 ? [0, 10] : spacing >= 60 ? [11, 16] : [11, 19];
+  return (seconds) => new Date(seconds * 1000).toISOString().slice(start, end);
 }
 
 function format(value) {

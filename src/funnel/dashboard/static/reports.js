@@ -71,6 +71,7 @@ function fillForm(catalog, filters) {
     filters.funnelStage);
   options(elements.interval, catalog.intervals, filters.interval);
   for (const name of ["from", "to", "campaignId"]) elements[name].value = filters[name];
+  // Every type first, so the URL's choice is selected; then only those its source and stage have.
   options(elements.eventType, [...new Set(catalog.eventKinds.map((kind) => kind.eventType))].sort(),
     filters.eventType);
   offerEventTypes(catalog);
