@@ -44,6 +44,7 @@ from funnel.local.services import (
     TTK_COLLECTOR,
     PublisherShape,
     address_rows,
+    dashboard_environment,
     funnel_command,
     publisher_command,
     services,
@@ -218,6 +219,7 @@ async def _run(options: UpOptions, console: Console, stop: _StopSignal) -> int:
             "DATABASE_URL": endpoints.database_url,
             "HOST": "127.0.0.1",
             "PYTHONUNBUFFERED": "1",
+            **dashboard_environment(layout),
         }
         if stop.requested.is_set() or not await _migrate(env, console, stop):
             return 0 if stop.requested.is_set() else 1

@@ -9,6 +9,8 @@ import sys
 from dataclasses import dataclass
 from typing import Final
 
+from funnel.dashboard import PATH as DASHBOARD_PATH
+from funnel.dashboard import services_environment
 from funnel.events.source import COLLECTOR_NAMES
 
 GATEWAY: Final = "gateway"
@@ -51,6 +53,11 @@ def services(port_base: int = DEFAULT_PORT_BASE) -> dict[str, Service]:
     }
 
 
+def dashboard_environment(by_name: dict[str, Service]) -> dict[str, str]:
+    """What tells the reporter's dashboard where each service listens."""
+    return services_environment({name: service.url() for name, service in by_name.items()})
+
+
 @dataclass(frozen=True, slots=True)
 class PublisherShape:
     """Events per POST and the pause between POSTs; None keeps the emulator's default."""
@@ -90,6 +97,7 @@ def address_rows(
     """The table printed once everything is ready: (what, service, address)."""
     gateway, reporter = by_name[GATEWAY], by_name[REPORTER]
     rows = [
+        ("dashboard", REPORTER, reporter.url(DASHBOARD_PATH)),
         ("webhook", GATEWAY, f"POST {gateway.url('/webhook')}"),
         *(
             ("reports", REPORTER, reporter.url(f"/reports/{name}"))

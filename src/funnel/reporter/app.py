@@ -1,4 +1,5 @@
-"""The reporter as an ASGI app: the report routes, health, metrics and OpenAPI at /docs.
+"""The reporter as an ASGI app: the report routes, health, metrics, OpenAPI at /docs and the
+dashboard page at /dashboard/ (its live panels ask the services `DASHBOARD_SERVICES` names).
 
 Start-up, in order: migrate the database (waiting for it if need be), open the pool, turn
 ready. Shutdown: turn not ready, let requests in flight finish (uvicorn), close the pool.
@@ -14,6 +15,7 @@ import structlog
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from funnel.dashboard import DashboardSettings, LiveSource, install_dashboard
 from funnel.db import connect_pool, migration_status, run_migrations
 from funnel.observability import (
     CorrelationIdMiddleware,
@@ -23,6 +25,7 @@ from funnel.observability import (
     metrics_router,
 )
 from funnel.reporter import queries
+from funnel.reporter.catalog import EVENT_KINDS, INTERVALS
 from funnel.reporter.errors import install_error_handlers
 from funnel.reporter.metrics import ReporterMetrics
 from funnel.reporter.routes import reports_router
@@ -48,15 +51,22 @@ async def _check_migrations(pool: asyncpg.Pool) -> None:
         await migration_status(conn)
 
 
-def create_app(settings: ReporterSettings, readiness: Readiness) -> FastAPI:
-    """The reporter; `readiness` is what `/health/ready` asks."""
+def create_app(
+    settings: ReporterSettings, readiness: Readiness, dashboard: DashboardSettings | None = None
+) -> FastAPI:
+    """The reporter; `readiness` is what `/health/ready` asks; `dashboard` (by default from
+    the environment) names the services the dashboard's live panels show."""
+    dashboard = dashboard or DashboardSettings()
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         registry = CollectorRegistry()
         metrics = ReporterMetrics(registry)
         await run_migrations(settings.database_url, timeout=settings.startup_timeout_seconds)
-        async with connect_pool(settings, max_size=settings.pool_max_size) as pool:
+        async with (
+            connect_pool(settings, max_size=settings.pool_max_size) as pool,
+            LiveSource(dashboard) as live,
+        ):
             readiness.add("database", functools.partial(_check_database, pool))
             readiness.add("migrations", functools.partial(_check_migrations, pool))
             readiness.phase = Phase.RUNNING
@@ -66,6 +76,7 @@ def create_app(settings: ReporterSettings, readiness: Readiness) -> FastAPI:
                 "registry": registry,
                 "metrics": metrics,
                 "pool": pool,
+                "dashboard": live,
                 "statement_timeout": settings.statement_timeout_seconds,
             }
             readiness.phase = Phase.DRAINING
@@ -86,4 +97,5 @@ def create_app(settings: ReporterSettings, readiness: Readiness) -> FastAPI:
     app.include_router(reports_router())
     app.include_router(health_router())
     app.include_router(metrics_router())
+    install_dashboard(app, EVENT_KINDS, INTERVALS)
     return app
