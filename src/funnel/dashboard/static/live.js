@@ -3,7 +3,7 @@
 
 import { COLOURS, timeChart } from "./charts.js";
 import { bytes, count, el, fillRows, latency, moment, pairRows, rate, span } from "./format.js";
-import { increase, max, min, perSecond, quantile, serviceTotal, sum, windowStart } from "./samples.js";
+import { increase, max, perSecond, quantile, serviceTotal, sum, windowStart } from "./samples.js";
 
 const POLL_MS = 2000;
 const KEEP_SECONDS = 15 * 60;
@@ -76,12 +76,13 @@ function drawStorage(last) {
 
 function drawRetention(last) {
   const size = max(last, "funnel_retention_size_bytes");
-  const oldest = min(last, "funnel_retention_oldest_event_seconds");
+  // Every collector reads the same database: their figures agree, and 0 means "none yet".
+  const oldest = max(last, "funnel_retention_oldest_event_seconds") || null;
   fillRows(byId("retention"), pairRows([
     ["time", span(max(last, "funnel_retention_time_seconds"))],
     ["size", size === 0 ? "unbounded" : bytes(size)],
     ["oldest raw event", oldest == null ? "n/a" : moment(oldest)],
-    ["dropped events", count(sum(last, "funnel_retention_dropped_events_total"))],
+    ["dropped events", count(max(last, "funnel_retention_dropped_events_total"))],
   ]));
 }
 
