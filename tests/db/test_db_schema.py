@@ -68,7 +68,6 @@ async def test_events_table_has_report_indexes(database_url: str) -> None:
         await conn.close()
     assert {row["indexname"] for row in rows} >= {
         "pk_events",
-        "ix_events_source_occurred_at",
         "ix_events_user_id",
         "ix_events_revenue",
         "ix_events_campaign_revenue",

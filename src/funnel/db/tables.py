@@ -64,8 +64,8 @@ events: Final = Table(
     Column("batch_id", BigInteger),
     Column("batch_index", Integer),
     CheckConstraint("source IN ('facebook', 'tiktok')", name="source"),
-    # 0003 dropped `ix_events_occurred_at` and the two 0001 transaction indexes: others cover them.
-    Index("ix_events_source_occurred_at", "source", "occurred_at"),
+    # 0003 dropped `ix_events_occurred_at` and the two 0001 transaction indexes, 0009 the
+    # one on (source, occurred_at): the key and the reporter's indexes cover them.
     # The repeat-user probe's equality lookups only (0005).
     Index("ix_events_user_id", "user_id", postgresql_using="hash"),
     postgresql_partition_by="RANGE (occurred_at)",
