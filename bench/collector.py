@@ -46,18 +46,19 @@ from funnel.jetstream import (
 )
 from funnel.local import EmbeddedNats, EmbeddedPostgres, free_port
 from funnel.observability import CORRELATION_HEADER
-from funnel.publisher import EventPool
+from funnel.publisher import generate_batch
 
 _PER_MESSAGE = 1_000
 
 
 def _events(source: Source, count: int) -> Iterator[list[dict[str, Any]]]:
-    """Messages' worth of valid events of `source` (the pool draws both sources)."""
-    pool = EventPool(random.Random(7))
+    """Messages' worth of the emulator's events of `source`, taken from requests of both
+    sources as the gateway splits them."""
+    rng = random.Random(7)
     pending: list[dict[str, Any]] = []
     made = 0
     while made < count:
-        pending.extend(e for e in pool.batch(2 * _PER_MESSAGE) if e["source"] == source)
+        pending.extend(e for e in generate_batch(rng, 2 * _PER_MESSAGE) if e["source"] == source)
         while len(pending) >= _PER_MESSAGE and made < count:
             take = min(_PER_MESSAGE, count - made)
             yield pending[:take]

@@ -60,7 +60,7 @@ from funnel.local.environment import find_config_dir, service_environment
 from funnel.local.nats import EmbeddedNats, free_port
 from funnel.local.servers import LocalServers
 from funnel.local.services import funnel_command, services
-from funnel.publisher import EventPool, corrupt, generate_event
+from funnel.publisher import draw_request
 
 _POLL_SECONDS: Final = 0.1
 _POLLED_PER_SOURCE: Final = 100
@@ -93,11 +93,10 @@ class _Load:
     last_answered: float = 0.0
 
 
-def _body(pool: EventPool, rng: random.Random, count: int, samples: int) -> tuple[bytes, list[str]]:
-    events = pool.batch(count)
-    picked = [event["eventId"] for event in rng.sample(events, min(samples, len(events)))]
-    if rng.random() < _CORRUPT_RATIO:
-        events.append(corrupt(generate_event(rng), rng))
+def _body(rng: random.Random, count: int, samples: int) -> tuple[bytes, list[str]]:
+    """One request as the emulator makes it, and the ids of `samples` of its valid events."""
+    events = draw_request(rng, count, _CORRUPT_RATIO).events
+    picked = [event["eventId"] for event in rng.sample(events[:count], min(samples, count))]
     return orjson.dumps(events), picked
 
 
@@ -126,19 +125,11 @@ _Request = tuple[int, bytes, list[str]]  # events, body, sampled event ids
 
 
 def _requests(args: argparse.Namespace) -> Iterator[_Request]:
-    """The requests of the whole run, one a second, made as they are asked for.
-
-    The event pool is built here, at once: built on the first request instead, it would
-    delay that request past the moment the run's clock starts.
-    """
+    """The requests of the whole run, one a second, made as they are asked for."""
     rng = random.Random(args.seed)
-    return _made(args, EventPool(rng), rng)
-
-
-def _made(args: argparse.Namespace, pool: EventPool, rng: random.Random) -> Iterator[_Request]:
     for _ in range(args.seconds):
         count = args.rate if args.pattern == "steady" else rng.randint(args.min, args.max)
-        body, picked = _body(pool, rng, count, args.samples)
+        body, picked = _body(rng, count, args.samples)
         yield count, body, picked
 
 

@@ -40,7 +40,7 @@ from funnel.events import Subjects
 from funnel.jetstream import JetStreamConnection, delete_stream
 from funnel.local import EmbeddedNats, free_port
 from funnel.observability import configure_logging
-from funnel.publisher import EventPool, PublisherSettings, corrupt, publish
+from funnel.publisher import PublisherSettings, draw_request, publish
 
 LARGE = 50_000
 
@@ -100,10 +100,7 @@ async def _gateway(
 
 
 async def _single(url: str, requests: int) -> None:
-    rng = random.Random(7)
-    pool = EventPool(rng)
-    events = pool.batch(LARGE)
-    body = orjson.dumps([*events, corrupt(events[0], rng)])
+    body = orjson.dumps(draw_request(random.Random(7), LARGE, corrupt_ratio=1.0).events)
     print(f"single     {LARGE:,} events + 1 corrupted = {len(body) / 1e6:.1f} MB a request")
     latencies: list[float] = []
     probes: list[float] = []

@@ -3,10 +3,10 @@
     .venv/bin/python -m bench.reports [--events 10000000] [--hours 10] [--requests 200] [--keep]
 
 1. load: the events are generated inside PostgreSQL (`INSERT ... SELECT FROM generate_series`,
-   the fastest bulk path), spread evenly over `--hours` (1,000,000 an hour by default) with
-   the emulator's countries and cities, nearly unique users and campaigns (2% of events
-   reuse one of 100,000 users, 5% one of 1,000 campaigns); then `rebuild_summaries` and
-   `VACUUM ANALYZE`.
+   the fastest bulk path, `bench.report_data`), spread evenly over `--hours` (1,000,000 an
+   hour by default), shaped like the emulator's: a new user per event, 249 countries, cities
+   drawn apart from countries (~34,700 distinct per 100,000 events), nearly unique campaigns
+   (5% reuse one of 1,000); then `rebuild_summaries` and `VACUUM ANALYZE`.
 2. reports: each endpoint called through the real app (in-process ASGI) with random filters
    and ranges from one second to the whole span (ends at random milliseconds, some open);
    demographics over one-hour ranges. Prints p50/p95/max per endpoint.
@@ -37,6 +37,7 @@ import asyncpg
 import httpx
 
 import funnel.db.ingest
+from bench.report_data import CAMPAIGN_POOL, generate_events
 from funnel.db import run_migrations
 from funnel.db.ingest import store_events
 from funnel.db.rows import wire_row
@@ -44,60 +45,12 @@ from funnel.db.summaries import rebuild_summaries, update_summaries
 from funnel.events.source import SOURCES, Source
 from funnel.local import EmbeddedPostgres
 from funnel.observability import Readiness
-from funnel.publisher.generator import generate_event
-from funnel.publisher.geography import CITIES, COUNTRIES
+from funnel.publisher import generate_batch
 from funnel.reporter import ReporterSettings, create_app
 from funnel.reporter.catalog import EVENT_KINDS
 
 _DATABASE = "funnel_bench_reports"
 START = datetime(2026, 11, 20, tzinfo=UTC)
-
-# One statement per chunk; $1..$2 the event numbers, $3 the start, $4 microseconds per event.
-_GENERATE = """
-INSERT INTO events (event_id, occurred_at, received_at, source, funnel_stage, event_type,
-                    user_id, campaign_id, ad_id, purchase_amount, age, gender, country, city,
-                    followers, device, correlation_id, payload)
-SELECT
-    CASE WHEN fb THEN 'fb-' ELSE 'ttk-' END || i, at, at,
-    CASE WHEN fb THEN 'facebook' ELSE 'tiktok' END,
-    CASE WHEN top THEN 'top' ELSE 'bottom' END,
-    kind,
-    CASE WHEN r4 < 0.02 THEN 'user-r' || floor(r5 * 100000)::int ELSE 'user-' || i END,
-    CASE WHEN fb AND NOT top THEN
-        CASE WHEN r8 < 0.05 THEN 'camp-p' || floor(r9 * 1000)::int ELSE 'camp-' || i END
-    END,
-    CASE WHEN fb AND NOT top THEN 'ad-' || i END,
-    CASE WHEN kind = 'checkout.complete' AND fb THEN round((10 + r9 * 990)::numeric, 2)
-         WHEN kind = 'purchase' AND NOT fb THEN round((5 + r9 * 495)::numeric, 2) END,
-    CASE WHEN fb THEN 18 + floor(r5 * 53)::int END,
-    CASE WHEN fb THEN (ARRAY['male', 'female', 'non-binary'])[1 + floor(r6 * 3)::int] END,
-    CASE WHEN fb THEN ($5::text[])[1 + floor(r7 * cardinality($5))::int]
-         WHEN top THEN ($7::text[])[1 + floor(r7 * cardinality($7))::int] END,
-    CASE WHEN fb THEN ($6::text[])[1 + floor(r7 * cardinality($6))::int] END,
-    CASE WHEN NOT fb THEN floor(r5 * 2000001)::bigint END,
-    CASE WHEN NOT fb AND top THEN (ARRAY['Android', 'iOS', 'Desktop'])[1 + floor(r6 * 3)::int] END,
-    NULL,
-    jsonb_build_object('eventId', i, 'timestamp', at, 'note', md5(i::text) || md5(r1::text))
-FROM (
-    SELECT i, $3::timestamptz + make_interval(secs => i * $4::float8 / 1e6) AS at,
-           r1 < 0.5 AS fb, r2 < 0.5 AS top,
-           CASE WHEN r1 < 0.5 THEN
-               CASE WHEN r2 < 0.5
-                    THEN (ARRAY['ad.view', 'page.like', 'comment', 'video.view'])
-                         [1 + floor(r3 * 4)::int]
-                    ELSE (ARRAY['ad.click', 'form.submission', 'checkout.complete'])
-                         [1 + floor(r3 * 3)::int] END
-           ELSE
-               CASE WHEN r2 < 0.5
-                    THEN (ARRAY['video.view', 'like', 'share', 'comment'])[1 + floor(r3 * 4)::int]
-                    ELSE (ARRAY['profile.visit', 'purchase', 'follow'])[1 + floor(r3 * 3)::int] END
-           END AS kind,
-           r1, r4, r5, r6, r7, r8, r9
-    FROM (SELECT i, random() AS r1, random() AS r2, random() AS r3, random() AS r4,
-                 random() AS r5, random() AS r6, random() AS r7, random() AS r8, random() AS r9
-          FROM generate_series($1::bigint, $2::bigint) AS i) AS draws
-) AS drawn
-"""
 
 
 def _with_database(url: str, database: str) -> str:
@@ -124,23 +77,8 @@ async def _load(url: str, events: int, hours: float) -> None:
             stored = await conn.fetchval("SELECT count(*) FROM events")
             print(f"reusing the loaded database ({stored:,} events)")
             return
-        pairs = [(country, city) for country in COUNTRIES for city in CITIES[country]]
-        step = hours * 3600e6 / events
-        chunk = 500_000
         started = time.perf_counter()
-        for first in range(0, events, chunk):
-            await conn.execute(
-                _GENERATE,
-                first,
-                min(first + chunk, events) - 1,
-                START,
-                step,
-                [country for country, _ in pairs],
-                [city for _, city in pairs],
-                list(COUNTRIES),
-            )
-            done = min(first + chunk, events)
-            print(f"  {done:>10,} events  {time.perf_counter() - started:6.0f} s", flush=True)
+        await generate_events(conn, events, START, timedelta(hours=hours))
         summarizing = time.perf_counter()
         async with conn.transaction():
             await rebuild_summaries(conn)
@@ -191,7 +129,7 @@ def _revenue_params(rng: random.Random, span: timedelta) -> dict[str, str]:
     if source := rng.choice([None, None, "facebook", "tiktok"]):
         params["source"] = source
     if rng.random() < 0.1:
-        params["campaignId"] = f"camp-p{rng.randrange(1000)}"
+        params["campaignId"] = rng.choice(CAMPAIGN_POOL)
     return params
 
 
@@ -238,7 +176,8 @@ async def _ingest(url: str) -> None:
         return None
 
     async def store(source: Source, size: int) -> float:
-        rows = [wire_row(generate_event(rng, source), None, datetime.now(UTC)) for _ in range(size)]
+        events = generate_batch(rng, size, source)
+        rows = [wire_row(event, None, datetime.now(UTC)) for event in events]
         started = time.perf_counter()
         async with conn.transaction():
             await store_events(conn, rows)

@@ -33,25 +33,22 @@ from funnel.db.rows import COLUMNS
 from funnel.db.schema import run_migrations
 from funnel.events import SOURCES
 from funnel.local import EmbeddedPostgres
-from funnel.publisher import EventPool
+from funnel.publisher import generate_batch
 
 
 class _Rows:
     """Batches of rows of one source at a time, alternating sources."""
 
     def __init__(self) -> None:
-        self._pool = EventPool(random.Random(11))
+        self._rng = random.Random(11)
         self._turn = 0
         self._received_at = datetime.now(UTC)
 
     def batch(self, size: int) -> list[EventRow]:
         source = SOURCES[self._turn % len(SOURCES)]
         self._turn += 1
-        rows: list[EventRow] = []
-        while len(rows) < size:
-            events = self._pool.batch(2 * (size - len(rows)))
-            rows += [wire_row(e, None, self._received_at) for e in events if e["source"] == source]
-        return rows[:size]
+        events = generate_batch(self._rng, size, source)
+        return [wire_row(event, None, self._received_at) for event in events]
 
 
 async def _timed_steps(conn: asyncpg.Connection, rows: list[EventRow]) -> dict[str, float]:

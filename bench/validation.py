@@ -2,10 +2,11 @@
 
     .venv/bin/python -m bench.validation [--events 50000] [--rounds 5] [--corrupted 1]
 
-The array is publisher-like (`EventPool`), passed through JSON so it is exactly what a
-gateway parses, with `--corrupted` corrupted events scattered in it. Figures: the best and
-the median of `--rounds` runs, and the same with every valid event's model built in the pass
-(`models=True`, what a collector reads). The machine's cores are shared: figures move with its load.
+The array is the emulator's (`generate_batch`), passed through JSON so it is exactly what a
+gateway parses, with `--corrupted` invalid events (`invalidate`) scattered in it. Figures: the
+best and the median of `--rounds` runs, and the same with every valid event's model built in
+the pass (`models=True`, what a collector reads). The machine's cores are shared: figures move
+with its load.
 """
 
 import argparse
@@ -15,14 +16,14 @@ import orjson
 
 from bench.timing import report, timed
 from funnel.events import validate_events
-from funnel.publisher import EventPool, corrupt
+from funnel.publisher import generate_batch, invalidate
 
 
 def _array(events: int, corrupted: int, seed: int) -> list[object]:
     rng = random.Random(seed)
-    batch = EventPool(rng).batch(events)
+    batch = generate_batch(rng, events)
     for index in rng.sample(range(events), corrupted):
-        batch[index] = corrupt(batch[index], rng)
+        batch[index] = invalidate(batch[index], rng)
     parsed = orjson.loads(orjson.dumps(batch))
     assert isinstance(parsed, list)
     return parsed

@@ -6,7 +6,6 @@ import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -23,7 +22,7 @@ from funnel.jetstream import (
     declare_streams,
 )
 from funnel.observability import CORRELATION_HEADER, Readiness
-from funnel.publisher.generator import generate_event
+from funnel.publisher import generate_batch
 
 
 def collector_settings(
@@ -47,10 +46,8 @@ def collector_settings(
 
 
 def make_events(source: Source, count: int, seed: int = 1) -> list[dict[str, Any]]:
-    """`count` valid publisher-like events of `source`."""
-    rng = random.Random(seed)
-    now = datetime.now(UTC)
-    return [generate_event(rng, source, now=now) for _ in range(count)]
+    """`count` valid events of `source`, as the emulator makes them."""
+    return generate_batch(random.Random(seed), count, source)
 
 
 def message(

@@ -14,7 +14,7 @@ from funnel.events import (
     TiktokEngagementTop,
 )
 from funnel.events.validation import validate_events
-from funnel.publisher import EventPool
+from funnel.publisher import generate_batch
 from tests.db.db_samples import facebook_event, tiktok_event
 
 
@@ -50,7 +50,7 @@ def test_nul_character_in_a_column_is_refused() -> None:
 
 def test_wire_mapping_matches_the_models() -> None:
     """Every column read from the wire object equals what the validated model says."""
-    raws = EventPool(random.Random(5), size=512).batch(2_000)
+    raws = generate_batch(random.Random(5), 2_000)
     received_at = datetime.now(UTC)
     for valid in validate_events(raws).valid:
         event = valid.event

@@ -20,7 +20,7 @@ def sample(source: Source, stage: FunnelStage, event_type: str | None = None) ->
     """A valid event of `source` and `stage` (of `event_type` when given)."""
     if source == "facebook":
         user: dict[str, Any] = {
-            "userId": "user-k3j9x0qa",
+            "userId": "9b2f7c1e-4d3a-4e8b-a1c6-5f0e2d7b8a94",
             "name": "Olena Shevchenko",
             "age": 34,
             "gender": "female",
@@ -30,12 +30,12 @@ def sample(source: Source, stage: FunnelStage, event_type: str | None = None) ->
             engagement: dict[str, Any] = {
                 "actionTime": "2026-11-25T09:59:58.001Z",
                 "referrer": "newsfeed",
-                "videoId": "vid-0a1b2c3d4e",
+                "videoId": "vid-rDUEpGS4",
             }
         else:
             engagement = {
-                "adId": "ad-77c1d2e3",
-                "campaignId": "camp-ab12c",
+                "adId": "ad-q7C1d2Ez",
+                "campaignId": "camp-aB12c",
                 "clickPosition": "center",
                 "device": "mobile",
                 "browser": "Firefox",
@@ -44,19 +44,23 @@ def sample(source: Source, stage: FunnelStage, event_type: str | None = None) ->
         default_type = "ad.view" if stage == "top" else "checkout.complete"
         prefix = "fb"
     else:
-        user = {"userId": "user-p0q9r8s7", "username": "maria_silva42", "followers": 15320}
+        user = {
+            "userId": "252f383d-1ac3-4e43-b853-712546b3d768",
+            "username": "Maria_Silva42",
+            "followers": 15320,
+        }
         if stage == "top":
             engagement = {
                 "watchTime": 42,
                 "percentageWatched": 87.5,
                 "device": "iOS",
                 "country": "Brazil",
-                "videoId": "vid-9z8y7x6w5v",
+                "videoId": "vid-9Zy7X6w5",
             }
         else:
             engagement = {
                 "actionTime": "2026-11-25T09:58:00.250Z",
-                "profileId": "profile-1a2b3c4d",
+                "profileId": "profile-1aB2c3",
                 "purchasedItem": "sneakers",
                 "purchaseAmount": "59.90",
             }

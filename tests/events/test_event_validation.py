@@ -10,12 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from funnel.events import InvalidEventError, Validation, validate_event, validate_events
-from funnel.publisher import EventPool, corrupt
+from funnel.publisher import generate_batch, invalidate
 from tests.events.event_samples import KINDS, sample
 
 
 def _publisher_array(n: int, seed: int = 3) -> list[dict[str, Any]]:
-    return EventPool(random.Random(seed), size=512).batch(n)
+    return generate_batch(random.Random(seed), n)
 
 
 def test_a_publisher_sized_array_reports_exactly_the_bad_indices() -> None:
@@ -26,7 +26,7 @@ def test_a_publisher_sized_array_reports_exactly_the_bad_indices() -> None:
     for index in bad:
         item = items[index]
         assert isinstance(item, dict)
-        items[index] = corrupt(item, rng)
+        items[index] = invalidate(item, rng)
     items[bad[0]] = "not an event"
     validation = validate_events(items)
     assert [rejected.index for rejected in validation.rejected] == bad

@@ -1,10 +1,11 @@
 """A publisher-like load whose every event is accounted for.
 
 The emulator's answers carry no event ids, so the fault tests drive the gateway themselves:
-every `interval` a POST of publisher-like events, some requests with one corrupted event at
-the end (as upstream does), each request not waiting for the previous one. Every request
-keeps its events' ids, the index of its corrupted event, the event that corruption came from
-(what a fix would send), and the status it got (0 when no answer came).
+every `interval` a POST of the emulator's events, some requests with one corrupted event at
+the end (`draw_request`, as upstream does), each request not waiting for the previous one.
+Every request keeps its valid events' ids (a corruption that changed nothing left its event
+valid), the index of an invalid corrupted event and the event it came from (what a fix would
+send), and the status it got (0 when no answer came).
 """
 
 import asyncio
@@ -18,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from funnel.publisher import corrupt, generate_batch, generate_event
+from funnel.publisher import draw_request
 
 NO_ANSWER = 0
 
@@ -97,18 +98,15 @@ class Load:
 
     def _next_request(self) -> tuple[Post, list[Any]]:
         rng = self._rng
-        events: list[Any] = generate_batch(rng, rng.randint(self.min_events, self.max_events))
+        drawn = draw_request(rng, rng.randint(self.min_events, self.max_events), self.corrupt_ratio)
+        events: list[Any] = drawn.events
+        invalid = drawn.corrupted and not drawn.unchanged
         post = Post(
             correlation_id=f"fault-{uuid.UUID(int=rng.getrandbits(128)).hex}",
-            valid_ids=[event["eventId"] for event in events],
-            bad_indexes=[],
-            originals=[],
+            valid_ids=[event["eventId"] for event in events[: len(events) - invalid]],
+            bad_indexes=[len(events) - 1] if invalid else [],
+            originals=[drawn.original] if invalid and drawn.original is not None else [],
         )
-        if rng.random() < self.corrupt_ratio:
-            original = generate_event(rng)
-            post.bad_indexes.append(len(events))
-            post.originals.append(original)
-            events.append(corrupt(original, rng))
         return post, events
 
     async def _post(self, client: httpx.AsyncClient) -> None:

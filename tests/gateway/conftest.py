@@ -11,7 +11,7 @@ import pytest
 from funnel.events import Subjects
 from funnel.gateway import GatewaySettings
 from funnel.local import free_port
-from funnel.publisher.pool import EventPool
+from funnel.publisher import generate_batch
 from tests.gateway.gateway_harness import RunningGateway, start_gateway, stop_gateway
 
 
@@ -45,8 +45,9 @@ async def client(gateway: RunningGateway) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture(scope="session")
 def events_50k() -> list[dict[str, Any]]:
-    """50,000 valid publisher-like events (made once per session; copy before mutating)."""
-    return EventPool(random.Random(50_000)).batch(50_000)
+    """50,000 valid events as the emulator makes them (made once per session; copy before
+    mutating)."""
+    return generate_batch(random.Random(50_000), 50_000)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 import copy
 import random
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -12,7 +11,8 @@ import pytest
 from funnel.events import Subjects
 from funnel.gateway.batching import Batcher
 from funnel.jetstream import EVENT_COUNT_HEADER, MSG_ID_HEADER
-from funnel.publisher.corruption import CORRUPTIONS, corrupt
+from funnel.publisher import CORRUPTIONS, corrupt
+from tests.events.corruption_paths import expected_path
 from tests.gateway.gateway_harness import (
     RunningGateway,
     batch_events,
@@ -20,26 +20,6 @@ from tests.gateway.gateway_harness import (
     stored_events,
     stored_messages,
 )
-
-# Where each of the publisher's corruptions shows in the errors of its event.
-_EXPECTED_PATH: dict[str, Callable[[str], bool]] = {
-    "invalid_timestamp": lambda path: path == "timestamp",
-    "missing_event_id": lambda path: path == "eventId",
-    "missing_user_name": lambda path: path in ("data.user.name", "data.user.username"),
-    "missing_user": lambda path: path == "data.user",
-    "invalid_stage": lambda path: path == "funnelStage",
-    "event_type_array": lambda path: path == "eventType",
-    "broken_engagement": lambda path: (
-        path
-        in (
-            "data.engagement.actionTime",
-            "data.engagement.watchTime",
-            "data.engagement.adId",
-            "data.engagement.purchasedItem",
-        )
-    ),
-    "broken_user_field": lambda path: path in ("data.user.gender", "data.user.followers"),
-}
 
 
 async def test_largest_publisher_request_is_stored_whole(
@@ -98,22 +78,28 @@ async def test_every_corruption_is_rejected_with_its_path(
     events_50k: list[dict[str, Any]],
     rng: random.Random,
 ) -> None:
-    """Each of the publisher's corruptions is rejected and named by the path of its field."""
-    kinds = list(CORRUPTIONS)
-    good = events_50k[:20]
-    body: list[Any] = copy.deepcopy(good)
-    for offset, kind in enumerate(kinds):
-        body.insert(offset * 2 + 1, corrupt(events_50k[100 + offset], rng, kind))
+    """Each corruption, by each of upstream's two corrupt functions, between good events: the
+    ones that changed their event are rejected and named by the path of their field, the
+    others accepted and stored."""
+    body: list[Any] = copy.deepcopy(events_50k[:20])
+    expected: dict[int, str | None] = {}
+    originals = iter(events_50k[100:])
+    for kind in CORRUPTIONS:
+        for corruptor in ("facebook", "tiktok"):
+            original = next(originals)
+            body.append(corrupt(original, rng, kind, corruptor))
+            expected[len(body) - 1] = expected_path(kind, corruptor, original)
+            body.append(copy.deepcopy(next(originals)))
+    good = [event for index, event in enumerate(body) if expected.get(index) is None]
 
     answer = (await client.post("/webhook", content=orjson.dumps(body))).json()
 
-    assert (answer["accepted"], answer["rejected"]) == (len(good), len(kinds))
-    by_index = {entry["index"]: entry for entry in answer["errors"]}
-    for offset, kind in enumerate(kinds):
-        entry = by_index[offset * 2 + 1]
-        paths = [error["path"] for error in entry["errors"]]
-        assert any(_EXPECTED_PATH[kind](path) for path in paths), (kind, entry)
-        assert all(error["message"] for error in entry["errors"])
+    rejected = {index: path for index, path in expected.items() if path is not None}
+    assert (answer["accepted"], answer["rejected"]) == (len(good), len(rejected))
+    assert {entry["index"]: [e["path"] for e in entry["errors"]] for entry in answer["errors"]} == {
+        index: [path] for index, path in rejected.items()
+    }
+    assert all(error["message"] for entry in answer["errors"] for error in entry["errors"])
     stored = stored_events(await stored_messages(nats_url, subjects.events_stream))
     assert sorted(event["eventId"] for event in stored) == sorted(e["eventId"] for e in good)
 
@@ -129,11 +115,11 @@ async def test_mixed_array_loses_no_good_event(
     body: list[Any] = []
     good: list[dict[str, Any]] = []
     for event in events_50k[:3_000]:
-        if rng.random() < 0.2:
-            body.append(corrupt(event, rng))
-        else:
-            body.append(event)
-            good.append(event)
+        # Upstream's corruptions, drawn as it draws them: one in ten changes nothing.
+        sent = corrupt(event, rng) if rng.random() < 0.2 else event
+        body.append(sent)
+        if sent == event:
+            good.append(sent)
     body[10:10] = [None, 42, "event", [], {}]
 
     answer = (await client.post("/webhook", content=orjson.dumps(body))).json()

@@ -1,4 +1,4 @@
-"""Traffic for the live system: publisher-like webhooks with corrupt events, a malformed body,
+"""Traffic for the live system: the emulator's webhooks with invalid events, a malformed body,
 an abandoned upload, a message no collector can decode, and one request for each report."""
 
 import asyncio
@@ -10,7 +10,7 @@ import httpx
 import nats
 
 from funnel.events import Source, Subjects
-from funnel.publisher import corrupt, generate_batch, generate_event
+from funnel.publisher import generate_batch, generate_event, invalidate
 
 REPORTS: Final = ("events?interval=minute", "revenue", "demographics")
 
@@ -26,11 +26,11 @@ class Sent:
 async def post_events(
     client: httpx.AsyncClient, webhook: str, rng: random.Random, *, posts: int, events: int
 ) -> Sent:
-    """`posts` webhooks of `events` valid events, each with one corrupt event at its end, as
-    the publisher sends them; every one answered 202."""
+    """`posts` webhooks of `events` valid events, each with one event at its end that a
+    corruption made invalid, as the publisher sends them; every one answered 202."""
     accepted = rejected = 0
     for _ in range(posts):
-        body = [*generate_batch(rng, events), corrupt(generate_event(rng), rng)]
+        body = [*generate_batch(rng, events), invalidate(generate_event(rng), rng)]
         response = await client.post(webhook, json=body)
         assert response.status_code == 202, response.text
         answer = response.json()

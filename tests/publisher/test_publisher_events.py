@@ -1,130 +1,258 @@
-"""The emulator's events look like the upstream publisher's and are valid."""
+"""The emulator's events have the upstream publisher's shapes: what its code draws with faker
+9.5, and what 100,000 events of a real run of it showed (cardinalities, formats, null rules,
+ranges, per-event timestamps, corruptions)."""
 
 import random
 import re
-import uuid
-from collections import Counter
-from datetime import UTC, datetime
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from funnel.events import validate_events
-from funnel.publisher import EventPool, format_timestamp, generate_batch, generate_event
-from funnel.publisher.geography import CITIES
+from funnel.publisher import draw_request, format_timestamp, generate_batch, generate_event
 
 NOW = datetime(2026, 11, 25, 10, 0, 0, 123000, tzinfo=UTC)
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+WORD = r"[A-Z][A-Za-z']+"
+NAME = re.compile(
+    rf"(?:(?:Dr\.|Miss|Mr\.|Mrs\.|Ms\.) )?{WORD} {WORD}(?:-{WORD})?"
+    r"(?: (?:Jr\.|Sr\.|I|II|III|IV|V|MD|DDS|PhD|DVM))?"
+)
+USERNAME = re.compile(r"[A-Z][A-Za-z]+(?:[._][A-Z][A-Za-z]+(?:-[A-Z][A-Za-z]+)?\d{0,2}|\d{1,2})")
+IDS = {
+    "adId": re.compile(r"ad-[A-Za-z0-9]{8}"),
+    "campaignId": re.compile(r"camp-[A-Za-z0-9]{5}"),
+    "videoId": re.compile(r"vid-[A-Za-z0-9]{8}"),
+    "profileId": re.compile(r"profile-[A-Za-z0-9]{6}"),
+}
+# What 100,000 events of the publisher's own code held (cities: 34,700 and 34,921 in two runs).
+REAL_CITIES = 34_700
+REAL_TIMESTAMPS = 1_209
+SAMPLE = 100_000
 
 
-def _check_upstream_formats(events: list[dict[str, Any]]) -> None:
-    for event in events:
-        prefix, _, event_uuid = event["eventId"].partition("-")
-        assert prefix == {"facebook": "fb", "tiktok": "ttk"}[event["source"]]
-        assert uuid.UUID(event_uuid).version == 4
-        assert str(uuid.UUID(event_uuid)) == event_uuid
-        assert TIMESTAMP.fullmatch(event["timestamp"])
-        user, engagement = event["data"]["user"], event["data"]["engagement"]
-        if "actionTime" in engagement:
-            assert TIMESTAMP.fullmatch(engagement["actionTime"])
-        if "location" in user:
-            assert user["location"]["city"] in CITIES[user["location"]["country"]]
-            assert 18 <= user["age"] <= 70
+@pytest.fixture(scope="module")
+def sample() -> list[dict[str, Any]]:
+    """100,000 events in requests of 1,000..50,000 made a second apart, as the emulator sends."""
+    rng = random.Random(18)
+    events: list[dict[str, Any]] = []
+    second = 0
+    while len(events) < SAMPLE:
+        second += 1
+        now = NOW + timedelta(seconds=second)
+        events += generate_batch(rng, rng.randint(1000, 50_000), now=now)
+    return events[:SAMPLE]
+
+
+def _of(events: list[dict[str, Any]], source: str, stage: str | None = None) -> list[Any]:
+    return [e for e in events if e["source"] == source and stage in (None, e["funnelStage"])]
+
+
+def test_every_event_is_valid(sample: list[dict[str, Any]]) -> None:
+    """All 100,000 pass the gateway's validation."""
+    assert validate_events(sample).rejected == []
+
+
+def test_sources_stages_and_types_split_evenly(sample: list[dict[str, Any]]) -> None:
+    """Half Facebook, half top funnel in each source, each stage's types alike."""
+    assert 0.49 < len(_of(sample, "facebook")) / SAMPLE < 0.51
+    for source in ("facebook", "tiktok"):
+        events = _of(sample, source)
+        top = len(_of(events, source, "top"))
+        assert 0.49 < top / len(events) < 0.51
+        for stage in ("top", "bottom"):
+            types = Counter(e["eventType"] for e in _of(events, source, stage))
+            assert max(types.values()) / min(types.values()) < 1.1, types
+
+
+def test_ids_are_uuids_and_mixed_case_suffixes(sample: list[dict[str, Any]]) -> None:
+    """`fb-`/`ttk-` + UUID event ids, bare UUID user ids, mixed-case 8/5/8/6-character ids."""
+    suffixes: list[str] = []
+    for event in sample:
+        prefix = {"facebook": "fb", "tiktok": "ttk"}[event["source"]]
+        assert re.fullmatch(rf"{prefix}-{UUID}", event["eventId"])
+        assert re.fullmatch(UUID, event["data"]["user"]["userId"])
+        for key, pattern in IDS.items():
+            value = event["data"]["engagement"].get(key)
+            if value is not None:
+                assert pattern.fullmatch(value), value
+                suffixes.append(value.partition("-")[2])
+    letters = "".join(suffixes)
+    assert 0.45 < sum(c.isupper() for c in letters) / sum(c.isalpha() for c in letters) < 0.55
+    assert len({e["data"]["user"]["userId"] for e in sample}) == SAMPLE
+    assert len({e["eventId"] for e in sample}) == SAMPLE
+
+
+def test_nulls_follow_the_event_type(sample: list[dict[str, Any]]) -> None:
+    """`videoId` only on Facebook `video.view` (always on TikTok top), `profileId` only on
+    `profile.visit`, `purchasedItem` and amounts only on the purchases."""
+    for event in sample:
+        engagement, event_type = event["data"]["engagement"], event["eventType"]
+        if event["source"] == "facebook":
+            if event["funnelStage"] == "top":
+                assert (engagement["videoId"] is None) == (event_type != "video.view")
+            else:
+                amount = engagement["purchaseAmount"]
+                assert (amount is None) == (event_type != "checkout.complete")
+        elif event["funnelStage"] == "top":
+            assert engagement["videoId"] is not None
         else:
-            assert 0 <= user["followers"] <= 2_000_000
-        amount = engagement.get("purchaseAmount")
-        transactional = event["eventType"] in ("checkout.complete", "purchase")
-        assert (amount is not None) == transactional
-        if amount is not None:
-            assert re.fullmatch(r"\d+\.\d{2}", amount)
-            low, high = (10, 1000) if event["source"] == "facebook" else (5, 500)
-            assert low <= Decimal(amount) <= high
+            assert (engagement["profileId"] is None) == (event_type != "profile.visit")
+            assert (engagement["purchasedItem"] is None) == (event_type != "purchase")
+            assert (engagement["purchaseAmount"] is None) == (event_type != "purchase")
 
 
-def _share(events: list[dict[str, Any]], key: str) -> dict[str, float]:
-    counts = Counter(event[key] for event in events)
-    return {value: count / len(events) for value, count in counts.items()}
+def test_numbers_stay_in_the_publishers_ranges(sample: list[dict[str, Any]]) -> None:
+    """Age 18-65, followers 0-1,000,000, watchTime 1-300, percentageWatched 0-100, amounts
+    10-1000 (Facebook) and 5-500 (TikTok) with faker's favourite last digits 9 and 5."""
+    facebook, tiktok = _of(sample, "facebook"), _of(sample, "tiktok")
+    ages = {e["data"]["user"]["age"] for e in facebook}
+    assert ages == set(range(18, 66))
+    followers = [e["data"]["user"]["followers"] for e in tiktok]
+    assert 0 <= min(followers) < 10_000
+    assert 990_000 < max(followers) <= 1_000_000
+    top = [e["data"]["engagement"] for e in _of(sample, "tiktok", "top")]
+    assert {e["watchTime"] for e in top} == set(range(1, 301))
+    assert {e["percentageWatched"] for e in top} == set(range(101))
+    last_digits: Counter[str] = Counter()
+    for events, (low, high) in ((facebook, (10, 1000)), (tiktok, (5, 500))):
+        for event in events:
+            amount = event["data"]["engagement"].get("purchaseAmount")
+            if amount is not None:
+                assert re.fullmatch(r"\d+\.\d{2}", amount)
+                assert low <= Decimal(amount) <= high
+                last_digits[amount[-1]] += 1
+    total = last_digits.total()
+    assert 0.48 < last_digits["9"] / total < 0.53
+    assert 0.28 < last_digits["5"] / total < 0.33
+    assert 0.09 < last_digits["0"] / total < 0.12
 
 
-def test_generated_events_are_valid_and_in_the_upstream_formats() -> None:
-    """`generate_batch` events validate and use the publisher's ids, times and amounts."""
-    events = generate_batch(random.Random(1), 3000, now=NOW)
-    assert validate_events(events).rejected == []
-    _check_upstream_formats(events)
-    assert {event["timestamp"] for event in events} == {"2026-11-25T10:00:00.123Z"}
+def test_places_are_faker_countries_and_cities_drawn_apart(sample: list[dict[str, Any]]) -> None:
+    """249 countries (commas and all), ~34,700 distinct cities per 100,000 events, and a city
+    seen several times lands in a different country nearly every time."""
+    facebook = _of(sample, "facebook")
+    places = [e["data"]["user"]["location"] for e in facebook]
+    countries = {place["country"] for place in places}
+    assert len(countries) == 249
+    assert "Bonaire, Sint Eustatius and Saba" in countries
+    assert max(len(country) for country in countries) == 51
+    tiktok_countries = {e["data"]["engagement"]["country"] for e in _of(sample, "tiktok", "top")}
+    assert tiktok_countries == countries
+    cities = Counter(place["city"] for place in places)
+    assert abs(len(cities) - REAL_CITIES) < 0.03 * REAL_CITIES, len(cities)
+    countries_of: defaultdict[str, set[str]] = defaultdict(set)
+    for place in places:
+        countries_of[place["city"]].add(place["country"])
+    frequent = [city for city, seen in cities.items() if seen >= 8]
+    assert len(frequent) > 500
+    spread = sum(len(countries_of[city]) for city in frequent) / sum(cities[c] for c in frequent)
+    assert spread > 0.9
 
 
-def test_pooled_events_are_valid_and_in_the_upstream_formats() -> None:
-    """`EventPool` batches validate and keep the same formats, with fresh ids per event."""
-    events = EventPool(random.Random(2)).batch(20_000, now=NOW)
-    assert validate_events(events).rejected == []
-    _check_upstream_formats(events)
-    assert len({event["eventId"] for event in events}) == 20_000
-    user_ids = {event["data"]["user"]["userId"] for event in events}
-    assert len(user_ids) > 19_900
+def test_names_and_usernames_are_fakers(sample: list[dict[str, Any]]) -> None:
+    """Full names with titles, suffixes and double last names now and then; usernames like
+    "Ed.Bernhard", "Richard_Hackett57", "Ed57"; nearly all distinct."""
+    names = [e["data"]["user"]["name"] for e in _of(sample, "facebook")]
+    for name in names:
+        assert NAME.fullmatch(name), name
+    marked = sum(bool(re.search(r"[.-]", name)) for name in names) / len(names)
+    assert 0.16 < marked < 0.19  # 17.6% in the publisher's run
+    assert len(set(names)) > 0.95 * len(names)
+    usernames = [e["data"]["user"]["username"] for e in _of(sample, "tiktok")]
+    for username in usernames:
+        assert USERNAME.fullmatch(username), username
+    assert len(set(usernames)) > 0.97 * len(usernames)
+    shapes = Counter(
+        "number only" if re.fullmatch(r"[A-Za-z]+\d+", u) else "with last name" for u in usernames
+    )
+    assert 0.31 < shapes["number only"] / len(usernames) < 0.35
 
 
-@pytest.mark.parametrize("make", ["generate_batch", "EventPool"])
-def test_sources_and_stages_split_evenly(make: str) -> None:
-    """About half the events are Facebook and half top-funnel, as upstream."""
-    rng = random.Random(3)
-    if make == "generate_batch":
-        events = generate_batch(rng, 4000, now=NOW)
-    else:
-        events = EventPool(rng).batch(4000, now=NOW)
-    for key in ("source", "funnelStage"):
-        assert all(0.45 < share < 0.55 for share in _share(events, key).values())
+def test_timestamps_step_through_a_request(sample: list[dict[str, Any]]) -> None:
+    """Each event has the time it was made: ~83 events a millisecond, so 100,000 events have
+    ~1,209 distinct timestamps; `actionTime` follows its `timestamp` by at most 46 ms."""
+    events = generate_batch(random.Random(1), 50_000, now=NOW)
+    stamps = [e["timestamp"] for e in events]
+    assert all(TIMESTAMP.fullmatch(stamp) for stamp in stamps)
+    assert stamps == sorted(stamps)
+    assert stamps[-1] == format_timestamp(NOW)
+    assert 550 <= len(set(stamps)) <= 650
+    distinct = len({e["timestamp"] for e in sample})
+    assert abs(distinct - REAL_TIMESTAMPS) < 0.1 * REAL_TIMESTAMPS, distinct
+    lags: Counter[float] = Counter()
+    for event in sample:
+        action_time = event["data"]["engagement"].get("actionTime")
+        if action_time is not None:
+            assert TIMESTAMP.fullmatch(action_time)
+            lag = datetime.fromisoformat(action_time) - datetime.fromisoformat(event["timestamp"])
+            lags[lag / timedelta(milliseconds=1)] += 1
+    assert min(lags) == 0
+    assert max(lags) <= 46
+    assert lags[0] / lags.total() > 0.985
 
 
-def test_a_facebook_top_video_id_is_sometimes_null() -> None:
-    """Facebook top-funnel events carry a null `videoId` now and then."""
-    rng = random.Random(4)
-    events = [generate_event(rng, "facebook", now=NOW) for _ in range(400)]
-    video_ids = [e["data"]["engagement"].get("videoId", "") for e in events]
-    assert None in video_ids
-    assert any(isinstance(video_id, str) and video_id for video_id in video_ids)
+def test_drawn_requests_end_with_upstreams_corruptions() -> None:
+    """`draw_request` appends upstream's corruptions: every kind by both corrupt functions,
+    the changed ones rejected, the unchanged ones (~10%) accepted."""
+    rng = random.Random(7)
+    paths: set[str] = set()
+    unchanged = 0
+    for _ in range(1000):
+        drawn = draw_request(rng, 1, corrupt_ratio=1.0, now=NOW)
+        assert drawn.corrupted
+        validation = validate_events(drawn.events)
+        if drawn.unchanged:
+            unchanged += 1
+            assert len(validation.valid) == 2
+        else:
+            (rejected,) = validation.rejected
+            assert rejected.index == 1
+            paths |= {error.path for error in rejected.errors}
+    assert 60 < unchanged < 150
+    assert paths == {
+        "timestamp",
+        "eventId",
+        "data.user.name",
+        "data.user.username",
+        "data.user",
+        "funnelStage",
+        "eventType",
+        "data.engagement.actionTime",
+        "data.engagement.watchTime",
+        "data.engagement.adId",
+        "data.engagement.purchasedItem",
+        "data.user.gender",
+        "data.user.followers",
+    }
 
 
-def test_campaign_ids_are_nearly_unique_per_event() -> None:
-    """Facebook bottom-funnel events mostly have a `campaignId` of their own."""
-    events = EventPool(random.Random(5)).batch(10_000, now=NOW)
-    campaigns = [
-        e["data"]["engagement"]["campaignId"]
-        for e in events
-        if "campaignId" in e["data"]["engagement"]
-    ]
-    assert len(campaigns) > 2000
-    assert len(set(campaigns)) > 0.95 * len(campaigns)
+def test_requests_carry_a_corrupted_event_at_the_configured_ratio() -> None:
+    """`corrupt_ratio` 0 never appends one, 1 always does."""
+    rng = random.Random(8)
+    assert not draw_request(rng, 5, corrupt_ratio=0.0).corrupted
+    assert len(draw_request(rng, 5, corrupt_ratio=1.0).events) == 6
 
 
 def test_a_source_can_be_asked_for() -> None:
-    """`generate_event(rng, source)` makes an event of that source only."""
+    """`generate_event` and `generate_batch` make events of the source asked for only."""
     rng = random.Random(6)
     assert {generate_event(rng, "tiktok", now=NOW)["source"] for _ in range(50)} == {"tiktok"}
+    assert {e["source"] for e in generate_batch(rng, 500, "facebook", now=NOW)} == {"facebook"}
 
 
 def test_the_same_seed_makes_the_same_events() -> None:
     """Events are a function of the seed (and the time given)."""
-    assert generate_batch(random.Random(7), 50, now=NOW) == generate_batch(
-        random.Random(7), 50, now=NOW
+    assert generate_batch(random.Random(7), 500, now=NOW) == generate_batch(
+        random.Random(7), 500, now=NOW
     )
-    assert EventPool(random.Random(7)).batch(500, now=NOW) == EventPool(random.Random(7)).batch(
-        500, now=NOW
+    assert generate_batch(random.Random(7), 50, now=NOW) != generate_batch(
+        random.Random(8), 50, now=NOW
     )
-    assert EventPool(random.Random(7)).batch(50, now=NOW) != EventPool(random.Random(8)).batch(
-        50, now=NOW
-    )
-
-
-def test_pooled_events_do_not_share_what_a_caller_may_change() -> None:
-    """Changing one pooled event's user or engagement leaves the others alone."""
-    pool = EventPool(random.Random(9), size=1)
-    first, second = pool.batch(2, now=NOW)
-    first["data"]["user"]["extra"] = 1
-    first["data"]["engagement"]["extra"] = 1
-    assert "extra" not in second["data"]["user"]
-    assert "extra" not in second["data"]["engagement"]
 
 
 def test_timestamps_are_utc_with_milliseconds() -> None:

@@ -1,10 +1,11 @@
 """The emulator of the upstream publisher image: POST a bare JSON array every interval.
 
 Faithful to contract section 1: N uniform in [min, max] events a request, one corrupted event
-appended with probability `corrupt_ratio`, a new request every interval whether or not the
-previous ones were answered, no retries, the answer's body ignored. Unlike upstream it
-stops (after `duration_seconds`, `max_requests`, or when `stop` is set), lets the requests in
-flight finish for a bounded time, and adds up what happened in a `Summary`.
+appended with probability `corrupt_ratio` (`draw_request`), a new request every interval
+whether or not the previous ones were answered, no retries, the answer's body ignored.
+Unlike upstream it stops (after `duration_seconds`, `max_requests`, or when `stop` is set),
+lets the requests in flight finish for a bounded time, and adds up what happened in a
+`Summary`.
 """
 
 import asyncio
@@ -21,9 +22,7 @@ import orjson
 import structlog
 
 from funnel.observability import configure_logging
-from funnel.publisher.corruption import corrupt
-from funnel.publisher.generator import generate_event
-from funnel.publisher.pool import EventPool
+from funnel.publisher.request import draw_request
 from funnel.publisher.settings import PublisherSettings
 from funnel.publisher.summary import Summary
 
@@ -38,19 +37,20 @@ class _Request:
     body: bytes
     count: int
     corrupted: bool
+    unchanged: bool
 
 
-def _next_request(settings: PublisherSettings, rng: random.Random, pool: EventPool) -> _Request:
+def _next_request(settings: PublisherSettings, rng: random.Random) -> _Request:
     """Draw one request's events and encode them; the only user of `rng` while running."""
-    # A batch is ~200,000 short-lived acyclic containers; collecting over them while they
+    # A batch is ~250,000 short-lived acyclic containers; collecting over them while they
     # are made would double the cost of making them.
     gc.disable()
     try:
-        events = pool.batch(rng.randint(settings.min_events, settings.max_events))
-        corrupted = rng.random() < settings.corrupt_ratio
-        if corrupted:
-            events.append(corrupt(generate_event(rng), rng))
-        return _Request(orjson.dumps(events), len(events), corrupted)
+        count = rng.randint(settings.min_events, settings.max_events)
+        drawn = draw_request(rng, count, settings.corrupt_ratio)
+        return _Request(
+            orjson.dumps(drawn.events), len(drawn.events), drawn.corrupted, drawn.unchanged
+        )
     finally:
         gc.enable()
 
@@ -106,7 +106,6 @@ async def publish(settings: PublisherSettings, stop: asyncio.Event | None = None
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     rng = random.Random(settings.seed)
-    pool = await asyncio.to_thread(EventPool, rng)
     summary = Summary()
     in_flight: set[asyncio.Task[None]] = set()
     limits = httpx.Limits(
@@ -134,8 +133,8 @@ async def publish(settings: PublisherSettings, stop: asyncio.Event | None = None
             else:
                 # Drawn off the event loop, so answers keep being read while 50,000 events
                 # are made; one at a time, so the seed decides every request's content.
-                request = await asyncio.to_thread(_next_request, settings, rng, pool)
-                summary.sent(request.count, request.corrupted)
+                request = await asyncio.to_thread(_next_request, settings, rng)
+                summary.sent(request.count, request.corrupted, request.unchanged)
                 task = asyncio.create_task(_send(client, settings.url, request, summary))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
@@ -148,6 +147,7 @@ async def publish(settings: PublisherSettings, stop: asyncio.Event | None = None
         requests=summary.requests,
         count=summary.events,
         corrupted=summary.corrupted,
+        unchanged=summary.unchanged,
         ok=summary.ok,
         non_2xx=summary.non_2xx,
         errors=summary.errors,

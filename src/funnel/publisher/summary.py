@@ -12,6 +12,8 @@ class Summary:
     requests: int = 0
     events: int = 0
     corrupted: int = 0
+    # Corrupted events that upstream's corruption left as they were, so still valid.
+    unchanged: int = 0
     ok: int = 0
     non_2xx: int = 0
     errors: int = 0
@@ -19,10 +21,11 @@ class Summary:
     statuses: Counter[int] = field(default_factory=Counter)
     _latencies_ms: list[float] = field(default_factory=list, repr=False)
 
-    def sent(self, count: int, corrupted: bool) -> None:
+    def sent(self, count: int, corrupted: bool, unchanged: bool) -> None:
         self.requests += 1
         self.events += count
         self.corrupted += corrupted
+        self.unchanged += unchanged
 
     def answered(self, status: int, duration_ms: float) -> None:
         self.statuses[status] += 1
@@ -52,7 +55,7 @@ class Summary:
         return "\n".join(
             (
                 f"requests:  {self.requests} ({self.corrupted} with a corrupted event, "
-                f"{self.skipped} ticks skipped)",
+                f"{self.unchanged} of them left valid; {self.skipped} ticks skipped)",
                 f"events:    {self.events}",
                 f"answers:   {self.ok} 2xx, {self.non_2xx} non-2xx, {self.errors} without answer"
                 + (f" ({statuses})" if statuses else ""),
