@@ -44,6 +44,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -61,6 +62,8 @@ from funnel.local.nats import EmbeddedNats, free_port
 from funnel.local.servers import LocalServers
 from funnel.local.services import funnel_command, services
 from funnel.publisher import draw_request
+
+EventKey = tuple[datetime, str]  # (occurred_at, event_id)
 
 _POLL_SECONDS: Final = 0.1
 _POLLED_PER_SOURCE: Final = 100
@@ -84,7 +87,7 @@ class _Load:
     errors: int = 0
     latencies: list[float] = field(default_factory=list)
     # event id -> the moment its request was answered; removed once seen in `events`.
-    pending: dict[str, float] = field(default_factory=dict)
+    pending: dict[EventKey, float] = field(default_factory=dict)
     lags: list[float] = field(default_factory=list)
     # (seconds since the first request was sent, lag) of each seen sample, for `_lag_by_phase`.
     lag_times: list[tuple[float, float]] = field(default_factory=list)
@@ -93,15 +96,19 @@ class _Load:
     last_answered: float = 0.0
 
 
-def _body(rng: random.Random, count: int, samples: int) -> tuple[bytes, list[str]]:
-    """One request as the emulator makes it, and the ids of `samples` of its valid events."""
+def _body(rng: random.Random, count: int, samples: int) -> tuple[bytes, list[EventKey]]:
+    """One request as the emulator makes it, and how `events` names `samples` of its valid
+    events: (occurred_at, event_id), its key."""
     events = draw_request(rng, count, _CORRUPT_RATIO).events
-    picked = [event["eventId"] for event in rng.sample(events[:count], min(samples, count))]
+    picked = [
+        (datetime.fromisoformat(event["timestamp"]), event["eventId"])
+        for event in rng.sample(events[:count], min(samples, count))
+    ]
     return orjson.dumps(events), picked
 
 
 async def _post(
-    client: httpx.AsyncClient, url: str, body: bytes, picked: list[str], load: _Load
+    client: httpx.AsyncClient, url: str, body: bytes, picked: list[EventKey], load: _Load
 ) -> None:
     started = time.perf_counter()
     try:
@@ -121,7 +128,7 @@ async def _post(
     load.pending.update(dict.fromkeys(picked, answered))
 
 
-_Request = tuple[int, bytes, list[str]]  # events, body, sampled event ids
+_Request = tuple[int, bytes, list[EventKey]]  # events, body, sampled events
 
 
 def _requests(args: argparse.Namespace) -> Iterator[_Request]:
@@ -167,20 +174,27 @@ async def _watch_lag(database_url: str, load: _Load, stop: asyncio.Event) -> Non
         await conn.close()
 
 
+# Probes of the key `(occurred_at, event_id)`: the only index that finds one event.
+_SEEN: Final = """
+    SELECT occurred_at, event_id FROM events
+    WHERE (occurred_at, event_id) IN (SELECT * FROM unnest($1::timestamptz[], $2::text[]))
+"""
+
+
 async def _poll_samples(conn: asyncpg.Connection, load: _Load) -> int:
     """Record the lag of the polled samples now visible; return how many were."""
     if not load.pending:
         return 0
     # Only the oldest samples of each source: rows land roughly in order, and probing every
     # pending id ten times a second would itself cost PostgreSQL a tenth of a core.
-    ids = [
-        *itertools.islice((i for i in load.pending if i.startswith("fb-")), _POLLED_PER_SOURCE),
-        *itertools.islice((i for i in load.pending if i.startswith("ttk-")), _POLLED_PER_SOURCE),
+    keys = [
+        *itertools.islice((k for k in load.pending if k[1].startswith("fb-")), _POLLED_PER_SOURCE),
+        *itertools.islice((k for k in load.pending if k[1].startswith("ttk-")), _POLLED_PER_SOURCE),
     ]
-    seen = await conn.fetch("SELECT event_id FROM events WHERE event_id = ANY($1)", ids)
+    seen = await conn.fetch(_SEEN, [key[0] for key in keys], [key[1] for key in keys])
     now = time.perf_counter()
     for record in seen:
-        answered = load.pending.pop(record["event_id"])
+        answered = load.pending.pop((record["occurred_at"], record["event_id"]))
         load.lags.append(now - answered)
         load.lag_times.append((answered - load.first_sent, now - answered))
     return len(seen)

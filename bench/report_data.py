@@ -49,7 +49,7 @@ def _price(cents: str, high: int) -> str:
 _GENERATE = f"""
 INSERT INTO events (event_id, occurred_at, received_at, source, funnel_stage, event_type,
                     user_id, campaign_id, ad_id, purchase_amount, age, gender, country, city,
-                    followers, device, correlation_id, payload)
+                    followers, device, correlation_id, batch_id, batch_index)
 SELECT
     event_id, at, at,
     CASE WHEN fb THEN 'facebook' ELSE 'tiktok' END,
@@ -80,7 +80,8 @@ SELECT
     CASE WHEN NOT fb THEN floor(r5 * 1000001)::bigint END,
     CASE WHEN NOT fb AND top THEN (ARRAY['Android', 'iOS', 'Desktop'])[1 + floor(r6 * 3)::int] END,
     NULL,
-    jsonb_build_object('eventId', event_id, 'timestamp', at, 'note', md5(i::text) || md5(r1::text))
+    -- Reports never read the raw form: these rows point into no batch.
+    0, 0
 FROM (
     SELECT i, $3::timestamptz + make_interval(secs => i * $4::float8 / 1e6) AS at,
            CASE WHEN r1 < 0.5 THEN 'fb-' ELSE 'ttk-' END || gen_random_uuid() AS event_id,

@@ -40,8 +40,9 @@ import funnel.db.ingest
 from bench.report_data import CAMPAIGN_POOL, generate_events
 from funnel.db import run_migrations
 from funnel.db.ingest import store_events
+from funnel.db.partitions import create_partitions
 from funnel.db.rows import wire_row
-from funnel.db.summaries import rebuild_summaries, update_summaries
+from funnel.db.summaries import SUMMARY_TABLES, rebuild_summaries, update_summaries
 from funnel.events.source import SOURCES, Source
 from funnel.local import EmbeddedPostgres
 from funnel.observability import Readiness
@@ -78,12 +79,17 @@ async def _load(url: str, events: int, hours: float) -> None:
             print(f"reusing the loaded database ({stored:,} events)")
             return
         started = time.perf_counter()
+        hourly = [START + timedelta(hours=k) for k in range(math.ceil(hours) + 1)]
+        await create_partitions(conn, hourly, timedelta(hours=1))
         await generate_events(conn, events, START, timedelta(hours=hours))
         summarizing = time.perf_counter()
         async with conn.transaction():
             await rebuild_summaries(conn)
         print(f"rebuild_summaries: {time.perf_counter() - summarizing:.0f} s")
         await conn.execute("VACUUM ANALYZE")
+        for table in SUMMARY_TABLES:
+            held = await conn.fetchval(f"SELECT count(*) FROM {table}")
+            print(f"  {table:<20} {held:>11,} rows ({held / events:.4f} a stored event)")
         print(f"loaded in {time.perf_counter() - started:.0f} s")
     finally:
         await conn.close()
@@ -184,6 +190,7 @@ async def _ingest(url: str) -> None:
         return (time.perf_counter() - started) * 1000 * 1000 / size
 
     try:
+        await _rows_written(conn, store)
         for source in SOURCES:
             for size in (1000, 10_000):
                 took: dict[str, list[float]] = {"without": [], "with summaries": []}
@@ -201,6 +208,34 @@ async def _ingest(url: str) -> None:
     finally:
         setattr(funnel.db.ingest, "update_summaries", update_summaries)  # noqa: B010
         await conn.close()
+
+
+_WRITES = """
+    SELECT relname, n_tup_ins + n_tup_upd + n_tup_del AS written FROM pg_stat_user_tables
+    WHERE relname = ANY($1::text[])
+"""
+
+
+async def _rows_written(conn: asyncpg.Connection, store: Callable[[Source, int], Any]) -> None:
+    """Summary rows the write path inserts, updates or deletes per stored event, per table,
+    over transactions of 8,000 events of each source (a collector's usual fetch)."""
+    stats = "SELECT pg_stat_force_next_flush()"
+    await conn.execute(stats)
+    before = {row["relname"]: row["written"] for row in await conn.fetch(_WRITES, SUMMARY_TABLES)}
+    stored = 0
+    for _ in range(5):
+        for source in SOURCES:
+            await store(source, 8_000)
+            stored += 8_000
+    await conn.execute(stats)
+    await asyncio.sleep(0.6)  # the statistics collector's flush
+    after = {row["relname"]: row["written"] for row in await conn.fetch(_WRITES, SUMMARY_TABLES)}
+    total = 0.0
+    for table in SUMMARY_TABLES:
+        per_event = (after[table] - before[table]) / stored
+        total += per_event
+        print(f"summary rows written per stored event: {table:<20} {per_event:.4f}")
+    print(f"summary rows written per stored event: {'all summaries':<20} {total:.4f}")
 
 
 async def _main(args: argparse.Namespace) -> None:

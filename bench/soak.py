@@ -32,22 +32,19 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
 import asyncpg
 import httpx
-import orjson
 import psutil
 import uvloop
 
-from bench.e2e import _body, _percentile, _Usage
+from bench.e2e import _SEEN, EventKey, _body, _percentile, _Usage
 from bench.timing import probes, speed_probe
 from funnel.garbage import tune_for_bulk_json
 from funnel.local.nats import free_port
 from funnel.local.servers import DATABASE_NAME
-from funnel.publisher import EventPool
 
 _SAMPLES_PER_REQUEST: Final = 5
 _POLL_SECONDS: Final = 0.2
@@ -80,8 +77,8 @@ class _Run:
     accepted_total: int = 0
     # (moment, accepted so far): the backlog is how long ago the stored count was accepted.
     accepted_at: list[tuple[float, int]] = field(default_factory=list)
-    # (occurred_at, event id) -> when its request was answered
-    pending: dict[tuple[datetime, str], float] = field(default_factory=dict)
+    # a sampled event -> when its request was answered
+    pending: dict[EventKey, float] = field(default_factory=dict)
 
     def window(self, moment: float) -> _Window:
         index = min(int((moment - self.started) / self.window_seconds), len(self.windows) - 1)
@@ -217,25 +214,14 @@ async def _post(client: httpx.AsyncClient, url: str, body: bytes, picked: Any, r
         run.pending[key] = answered
 
 
-def _sampled(body: bytes, ids: list[str]) -> list[tuple[datetime, str]]:
-    wanted = set(ids)
-    return [
-        (datetime.fromisoformat(event["timestamp"]), event["eventId"])
-        for event in orjson.loads(body)
-        if event.get("eventId") in wanted
-    ]
-
-
 async def _drive(args: argparse.Namespace, url: str, run: _Run) -> None:
     rng = random.Random(args.seed)
-    pool = await asyncio.to_thread(EventPool, rng)
     tasks: set[asyncio.Task[None]] = set()
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), limits=limits) as client:
         for tick in range(int(args.minutes * 60)):
             count = rng.randint(args.min, args.max)
-            body, ids = await asyncio.to_thread(_body, pool, rng, count, _SAMPLES_PER_REQUEST)
-            picked = await asyncio.to_thread(_sampled, body, ids)
+            body, picked = await asyncio.to_thread(_body, rng, count, _SAMPLES_PER_REQUEST)
             run.window(time.perf_counter()).offered += count
             task = asyncio.create_task(_post(client, url, body, picked, run))
             tasks.add(task)
@@ -284,12 +270,7 @@ async def _poll_samples(conn: asyncpg.Connection, run: _Run) -> None:
     if not run.pending:
         return
     keys = list(run.pending)[:200]
-    seen = await conn.fetch(
-        "SELECT occurred_at, event_id FROM events"
-        " WHERE (occurred_at, event_id) IN (SELECT * FROM unnest($1::timestamptz[], $2::text[]))",
-        [key[0] for key in keys],
-        [key[1] for key in keys],
-    )
+    seen = await conn.fetch(_SEEN, [key[0] for key in keys], [key[1] for key in keys])
     now = time.perf_counter()
     for record in seen:
         answered = run.pending.pop((record["occurred_at"], record["event_id"]), None)
