@@ -1,11 +1,16 @@
 """`/reports/demographics` against distinct users computed in plain Python."""
 
+import random
 from datetime import timedelta
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
-from funnel.db import run_migrations
+from funnel.db import run_migrations, store_events
+from funnel.reporting import CITY_SKETCH_SIZE
+from tests.db.db_samples import facebook_event, rows_of
 from tests.reporter.conftest import Loaded, load, running_reporter
 from tests.reporter.report_dataset import START, Window, expected_demographics, generate
 from tests.reporter.test_report_events import WINDOWS, _params
@@ -92,3 +97,43 @@ async def test_the_largest_follower_counts_are_averaged_exactly(database_url: st
     followers = response.json()["tiktok"]["followers"]
     assert followers["avg"] == float(2**63 - 1)
     assert (followers["min"], followers["max"]) == (2**63 - 1, 2**63 - 1)
+
+
+async def test_top_cities_past_the_sketch_are_bounded_and_said_to_be(database_url: str) -> None:
+    """With more cities in a minute than a sketch holds, the frequent ones still lead, each
+    count at least the true one and over it by at most the answer's `topCitiesMaxError`,
+    and no bucket keeps more than the sketch's size."""
+    heavy = {f"Heavy{k}": 60 - 10 * k for k in range(5)}
+    events = []
+    for city, count in heavy.items():
+        events += [_located(city) for _ in range(count)]
+    events += [_located(f"Rare{k}") for k in range(1_500)]
+    random.Random(4).shuffle(events)
+    await run_migrations(database_url)
+    conn = await asyncpg.connect(database_url)
+    try:
+        for start in range(0, len(events), 250):
+            async with conn.transaction():
+                await store_events(conn, rows_of(events[start : start + 250]))
+        kept = await conn.fetchval(
+            "SELECT max(n) FROM"
+            " (SELECT count(*) AS n FROM city_sketches GROUP BY grain, bucket) AS kept"
+        )
+    finally:
+        await conn.close()
+    async with running_reporter(database_url) as client:
+        body = (await client.get("/reports/demographics", params={"source": "facebook"})).json()
+
+    assert kept <= CITY_SKETCH_SIZE
+    error = body["facebook"]["topCitiesMaxError"]
+    assert error > 0
+    top = body["facebook"]["topCities"]
+    assert [row["city"] for row in top[:5]] == list(heavy)
+    for row in top[:5]:
+        assert heavy[row["city"]] <= row["users"] <= heavy[row["city"]] + error
+
+
+def _located(city: str) -> dict[str, Any]:
+    event = facebook_event(stage="top")
+    event["data"]["user"]["location"] = {"country": "Chile", "city": city}
+    return event

@@ -169,8 +169,9 @@ def _sketch_cities(relation: str) -> str:
     `floor` times before), with an error of `floor`. The `CITY_SKETCH_SIZE` pairs with the
     highest counts stay; the floor becomes the highest count let go. So every kept count is
     at least the truth and at most `error` over it, and a pair not kept was seen at most
-    `floor` times: the reporter's bound. The work is bounded by the sketch and the batch,
-    whatever the number of cities.
+    `floor` times: the reporter's bound. Only the batch's own top pairs can enter (any other
+    has as many pairs counted at least as high before it), so the merge reads at most twice
+    the sketch's size per bucket, and the rest of the batch only raises the floor.
     """
     size = CITY_SKETCH_SIZE
     finest = AUDIENCE_GRAINS[0]
@@ -182,7 +183,7 @@ def _sketch_cities(relation: str) -> str:
     return f"""
         CREATE TEMP TABLE IF NOT EXISTS _city_merge (
             grain text, bucket timestamptz, source text, country text, city text,
-            users bigint, error bigint, rank bigint
+            users bigint, error bigint, rank bigint, overflow bigint
         ) ON COMMIT DELETE ROWS;
         DELETE FROM _city_merge;
         WITH batch AS (
@@ -193,24 +194,49 @@ def _sketch_cities(relation: str) -> str:
             GROUP BY 2, 3, 4, 5
         ), counted AS (
             SELECT * FROM batch {coarser}
+        ), keys AS MATERIALIZED (
+            SELECT grain, bucket, source, count(*) AS pairs FROM counted
+            GROUP BY 1, 2, 3
+        ), candidates AS (
+            -- Each bucket's top pairs of the batch: a bounded top-N sort, not a full one.
+            -- Byte order, not the locale's: ties only need some order.
+            SELECT c.* FROM keys AS k CROSS JOIN LATERAL (
+                SELECT * FROM counted AS c
+                WHERE c.grain = k.grain AND c.bucket = k.bucket AND c.source = k.source
+                ORDER BY c.n DESC, c.country COLLATE "C", c.city COLLATE "C"
+                LIMIT {size}
+            ) AS c
         ), floors AS (
-            SELECT k.grain, k.bucket, k.source, coalesce(f.floor, 0) AS floor
-            FROM (SELECT DISTINCT grain, bucket, source FROM counted) AS k
+            -- A pair left out of the batch's top was counted at most as often as the
+            -- least of the top: its bound on entering is the floor plus that.
+            SELECT k.grain, k.bucket, k.source, coalesce(f.floor, 0) AS floor,
+                   coalesce(f.floor, 0) + CASE WHEN k.pairs > {size} THEN least_top.n ELSE 0 END
+                       AS overflow
+            FROM keys AS k
             LEFT JOIN city_sketch_floors AS f USING (grain, bucket, source)
+            CROSS JOIN LATERAL (
+                SELECT min(c.n) AS n FROM candidates AS c
+                WHERE c.grain = k.grain AND c.bucket = k.bucket AND c.source = k.source
+            ) AS least_top
         ), held AS (
             SELECT s.grain, s.bucket, s.source, s.country, s.city, s.users, s.error
             FROM city_sketches AS s JOIN floors USING (grain, bucket, source)
         ), merged AS (
             SELECT grain, bucket, source, country, city,
                    coalesce(h.users, f.floor) + coalesce(c.n, 0) AS users,
-                   coalesce(h.error, f.floor) AS error
-            FROM held AS h FULL JOIN counted AS c USING (grain, bucket, source, country, city)
+                   coalesce(h.error, f.floor) AS error, f.overflow
+            FROM held AS h
+            FULL JOIN candidates AS c USING (grain, bucket, source, country, city)
             JOIN floors AS f USING (grain, bucket, source)
         )
         INSERT INTO _city_merge
-        SELECT *, row_number() OVER (
-            PARTITION BY grain, bucket, source ORDER BY users DESC, error, country, city
-        ) FROM merged;
+        SELECT grain, bucket, source, country, city, users, error,
+               row_number() OVER (
+                   PARTITION BY grain COLLATE "C", bucket, source COLLATE "C"
+                   ORDER BY users DESC, error, country COLLATE "C", city COLLATE "C"
+               ),
+               overflow
+        FROM merged;
         DELETE FROM city_sketches AS s USING _city_merge AS m
         WHERE m.rank > {size} AND s.grain = m.grain AND s.bucket = m.bucket
           AND s.source = m.source AND s.country = m.country AND s.city = m.city;
@@ -222,7 +248,9 @@ def _sketch_cities(relation: str) -> str:
             SET users = excluded.users, error = excluded.error
             WHERE (s.users, s.error) IS DISTINCT FROM (excluded.users, excluded.error);
         INSERT INTO city_sketch_floors AS f (grain, bucket, source, floor)
-        SELECT grain, bucket, source, max(users) FROM _city_merge WHERE rank > {size}
+        SELECT grain, bucket, source,
+               greatest(coalesce(max(users) FILTER (WHERE rank > {size}), 0), max(overflow))
+        FROM _city_merge
         GROUP BY 1, 2, 3
         ORDER BY 1, 2, 3
         ON CONFLICT (grain, bucket, source) DO UPDATE SET floor = greatest(f.floor, excluded.floor)
