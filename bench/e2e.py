@@ -55,7 +55,7 @@ import uvloop
 
 from bench.jetstream import server_config
 from bench.timing import probes, speed_probe
-from funnel.garbage import tune_for_bulk_json
+from funnel.gc_tuning import tune_for_bulk_json
 from funnel.local.environment import find_config_dir, service_environment
 from funnel.local.nats import EmbeddedNats, free_port
 from funnel.local.servers import LocalServers

@@ -29,3 +29,13 @@ def test_services_never_import_each_other() -> None:
             for imported in _imported_funnel_packages(path) & (SERVICES - {service}):
                 offenders.append(f"{path.relative_to(PACKAGE)} imports funnel.{imported}")
     assert offenders == []
+
+
+def test_every_service_starts_from_its_app_module() -> None:
+    """`funnel gateway|collector|reporter` run a `run` defined in the service's `app.py`."""
+    import funnel.collector
+    import funnel.gateway
+    import funnel.reporter
+
+    for service in (funnel.gateway, funnel.collector, funnel.reporter):
+        assert service.run.__module__ == f"{service.__name__}.app"

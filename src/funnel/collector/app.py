@@ -9,6 +9,7 @@ the same list backwards: stop fetching and finish the batches in hand (bounded b
 import asyncio
 import contextlib
 import functools
+import os
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from funnel.collector.settings import CollectorSettings
 from funnel.collector.writer import BatchWriter
 from funnel.db import connect_pool, migration_status, run_migrations, translate_errors
 from funnel.events import Subjects
+from funnel.gc_tuning import tune_for_bulk_json
 from funnel.jetstream import (
     JetStreamConnection,
     Publisher,
@@ -37,9 +39,11 @@ from funnel.observability import (
     CorrelationIdMiddleware,
     Phase,
     Readiness,
+    configure_logging,
     health_router,
     metrics_router,
 )
+from funnel.server import serve
 
 _log = structlog.get_logger(__name__)
 
@@ -166,3 +170,14 @@ def create_app(settings: CollectorSettings, readiness: Readiness) -> FastAPI:
     app.include_router(health_router())
     app.include_router(metrics_router())
     return app
+
+
+def run(settings: CollectorSettings) -> None:
+    """`funnel collector`: serve until SIGTERM or Ctrl-C, then shut down in order."""
+    name = Subjects.collector(settings.collector_source)
+    configure_logging(name, settings.log_level, settings.effective_log_format)
+    if settings.cpu_nice:
+        os.nice(settings.cpu_nice)
+    readiness = Readiness()
+    tune_for_bulk_json()
+    serve(create_app(settings, readiness), settings, readiness)

@@ -17,10 +17,10 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from funnel.events import Subjects
-from funnel.garbage import tune_for_bulk_json
 from funnel.gateway.metrics import GatewayMetrics
 from funnel.gateway.settings import GatewaySettings
 from funnel.gateway.webhook import Webhook, webhook_router
+from funnel.gc_tuning import tune_for_bulk_json
 from funnel.jetstream import (
     JetStreamConnection,
     Publisher,

@@ -23,7 +23,7 @@ from funnel.gateway.answer import accepted_answer, refusal_answer
 from funnel.gateway.batching import Batcher, request_key
 from funnel.gateway.body import decode_elements, read_body
 from funnel.gateway.errors import ShuttingDownError, StoreUnavailableError, WebhookError
-from funnel.gateway.intake import sort_events
+from funnel.gateway.intake import validate_in_chunks
 from funnel.gateway.metrics import UNKNOWN_SOURCE, GatewayMetrics
 from funnel.gateway.publication import Publication
 from funnel.gateway.settings import GatewaySettings
@@ -99,7 +99,9 @@ class Webhook:
                 )
                 key = request_key(correlation_id, body)
                 del body
-                accepted, rejected = await self._sort(elements, correlation_id, key, publication)
+                accepted, rejected = await self._validate_and_start_publishing(
+                    elements, correlation_id, key, publication
+                )
                 del elements
             await self._finish(publication, accepted)
         except BaseException:
@@ -121,11 +123,12 @@ class Webhook:
             max_errors=settings.max_errors_in_answer,
         )
 
-    async def _sort(
+    async def _validate_and_start_publishing(
         self, elements: list[object], correlation_id: str, key: str, publication: Publication
     ) -> tuple[Counter[Source], list[Rejected]]:
-        """Validate the elements, publishing each batch as soon as it is full; the valid
-        events' count by source and the rejected elements."""
+        """Validate the elements and start publishing them into `publication`: each batch as
+        soon as it is full, then the rest and the dead letter (`_finish` awaits the acks).
+        Returns the valid events' count by source and the rejected elements."""
         settings = self._settings
         batcher = Batcher(
             subjects=self._subjects,
@@ -136,7 +139,7 @@ class Webhook:
         )
         accepted: Counter[Source] = Counter()
         rejected: list[Rejected] = []
-        async for verdict in sort_events(elements, chunk=settings.validation_chunk_events):
+        async for verdict in validate_in_chunks(elements, chunk=settings.validation_chunk_events):
             for source, events in verdict.valid.items():
                 accepted[source] += len(events)
                 publication.start(batcher.add(source, events))

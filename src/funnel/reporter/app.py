@@ -19,6 +19,7 @@ from funnel.observability import (
     CorrelationIdMiddleware,
     Phase,
     Readiness,
+    configure_logging,
     health_router,
     metrics_router,
 )
@@ -27,6 +28,7 @@ from funnel.reporter.errors import install_error_handlers
 from funnel.reporter.metrics import ReporterMetrics
 from funnel.reporter.routes import reports_router
 from funnel.reporter.settings import ReporterSettings
+from funnel.server import serve
 
 _log = structlog.get_logger(__name__)
 
@@ -87,3 +89,10 @@ def create_app(settings: ReporterSettings, readiness: Readiness) -> FastAPI:
     app.include_router(health_router())
     app.include_router(metrics_router())
     return app
+
+
+def run(settings: ReporterSettings) -> None:
+    """`funnel reporter`: serve until SIGTERM or Ctrl-C, then shut down in order."""
+    configure_logging("reporter", settings.log_level, settings.effective_log_format)
+    readiness = Readiness()
+    serve(create_app(settings, readiness), settings, readiness)
