@@ -1,9 +1,8 @@
-"""Dead letters: the gateway's rejected input and batch packing, in their stored format."""
+"""Dead letters: the gateway's rejected input, in its stored format."""
 
 import contextlib
 import datetime
 
-import orjson
 import pytest
 
 from funnel.events import Subjects, validate_events
@@ -15,7 +14,6 @@ from funnel.jetstream import (
     RejectedInput,
     StoredMessage,
     dead_letter,
-    json_batches,
     read_dead_letter,
     read_messages,
 )
@@ -24,25 +22,6 @@ from funnel.jetstream import (
 async def _letters(conn: JetStreamConnection, subjects: Subjects) -> list[DeadLetter]:
     async with contextlib.aclosing(read_messages(conn, subjects.dead_letter_stream)) as stored:
         return [read_dead_letter(message) async for message in stored]
-
-
-def test_json_batches_split_by_count_and_by_bytes() -> None:
-    """Items are packed in order into arrays within both limits; a giant item goes alone."""
-    items = [orjson.dumps({"n": n}) for n in range(25)]
-    by_count = list(json_batches(items, max_items=10))
-    assert [len(batch.items) for batch in by_count] == [10, 10, 5]
-    assert orjson.loads(by_count[2].payload) == [{"n": n} for n in range(20, 25)]
-
-    by_bytes = list(json_batches(items, max_bytes=40))
-    assert all(len(batch.payload) <= 40 for batch in by_bytes)
-    assert [item for batch in by_bytes for item in batch.items] == items
-
-    giant = b'"' + b"x" * 100 + b'"'
-    assert [len(b.items) for b in json_batches([items[0], giant, items[1]], max_bytes=50)] == [
-        1,
-        1,
-        1,
-    ]
 
 
 async def test_one_bad_event_of_a_request_is_one_small_letter(

@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from funnel.dlq.inventory import Selection, select_dead_letters
 from funnel.events import Source, Subjects, ValidEvent, validate_events
 from funnel.jetstream import (
@@ -154,9 +152,9 @@ class _Replayer:
         )
 
     def _batches(self, letter: DeadLetter, valid: Sequence[ValidEvent]) -> list[OutboundMessage]:
-        by_source: dict[Source, list[bytes]] = {}
+        by_source: dict[Source, list[Any]] = {}
         for item in valid:
-            by_source.setdefault(item.source, []).append(orjson.dumps(item.raw))
+            by_source.setdefault(item.source, []).append(item.raw)
         messages: list[OutboundMessage] = []
         for source, items in by_source.items():
             for number, batch in enumerate(json_batches(items)):

@@ -18,8 +18,8 @@ Body of "undeliverable": the original message body, byte for byte, so replay rep
 as is. Body of "rejected-input": a JSON array with one entry per rejected webhook event,
 `{"index": i, "eventId": "..." | null, "errors": [{"path": ..., "message": ...}], "event": raw}`,
 where `index` is the event's position in its request. The gateway dead-letters only the
-rejected events of a request, one message for all of them (split past 1,000 events or
-~1 MB), so a 50,000-event request with one bad event costs one small message. An event no
+rejected events of a request, one message for all of them (split past the one message limit
+of `batch`), so a 50,000-event request with one bad event costs one small message. An event no
 message could hold is kept as the fields that name it and a `notKept` note of its size.
 """
 
@@ -78,7 +78,7 @@ class RejectedInput:
     origin: str = "gateway"
 
     def messages(self, subject: str) -> Iterator[OutboundMessage]:
-        entries = [_encode_rejection(rejection) for rejection in self.rejected]
+        entries = [orjson.Fragment(_encode_rejection(rejection)) for rejection in self.rejected]
         for number, batch in enumerate(json_batches(entries)):
             count = len(batch.items)
             yield OutboundMessage(

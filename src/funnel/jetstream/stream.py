@@ -18,7 +18,7 @@ from funnel.jetstream.errors import StreamNotFoundError, translated
 
 DEFAULT_DUPLICATE_WINDOW: Final = 120.0  # seconds: a retried publish within it is dropped
 DEAD_LETTER_MAX_AGE: Final = 30 * 24 * 3600.0
-# Batches are at most 1 MB of events; headers and JSON framing need a little more.
+# Batches are at most `batch.MAX_BATCH_BYTES` of events; the headers need a little more.
 MAX_MESSAGE_BYTES: Final = 2 * 1024 * 1024
 
 _STREAM_NAME_IN_USE: Final = 10058  # exists with a different configuration
