@@ -26,6 +26,7 @@ from funnel.db import connect_pool, migration_status, run_migrations, translate_
 from funnel.events import Subjects
 from funnel.gc_tuning import tune_for_bulk_json
 from funnel.jetstream import (
+    DeadLetters,
     JetStreamConnection,
     Publisher,
     PullConsumer,
@@ -121,9 +122,9 @@ def create_app(settings: CollectorSettings, readiness: Readiness) -> FastAPI:
             writer = BatchWriter(
                 source=source,
                 pool=pool,
-                publisher=Publisher(conn),
-                consumer=durable,
-                dead_letter_subject=subjects.dlq(durable),
+                dead_letters=DeadLetters(
+                    Publisher(conn), subject=subjects.dlq(durable), origin=durable
+                ),
                 metrics=metrics,
             )
             fetch_turn = asyncio.Lock()  # one loop fetches (and lingers) at a time

@@ -32,15 +32,7 @@ from funnel.db import (
     translate_errors,
 )
 from funnel.events import FieldError, Rejected, Source
-from funnel.jetstream import (
-    Delivery,
-    Failed,
-    Publisher,
-    PublishError,
-    RejectedInput,
-    TransientError,
-    dead_letter,
-)
+from funnel.jetstream import DeadLetters, Delivery, Failed, PublishError, TransientError
 from funnel.observability import bound_correlation_id
 
 _log = structlog.get_logger(__name__)
@@ -57,16 +49,12 @@ class BatchWriter:
         *,
         source: Source,
         pool: asyncpg.Pool,
-        publisher: Publisher,
-        consumer: str,
-        dead_letter_subject: str,
+        dead_letters: DeadLetters,
         metrics: CollectorMetrics,
     ) -> None:
         self._source = source
         self._pool = pool
-        self._publisher = publisher
-        self._consumer = consumer
-        self._dead_letter_subject = dead_letter_subject
+        self._dead_letters = dead_letters
         self._metrics = metrics
 
     async def __call__(self, deliveries: Sequence[Delivery]) -> Sequence[Failed]:
@@ -203,19 +191,9 @@ class BatchWriter:
     async def _refuse_one(self, message: DecodedMessage) -> None:
         delivery = message.delivery
         # Stable per message, so a redelivered batch's letters are dropped as duplicates.
-        letter_id = f"{self._consumer}.{delivery.msg_id or delivery.stream_sequence}"
-        letter = RejectedInput(
-            rejected=message.refused,
+        origin = self._dead_letters.origin
+        await self._dead_letters.reject(
+            message.refused,
             correlation_id=delivery.correlation_id,
-            msg_id=letter_id,
-            origin=self._consumer,
+            msg_id=f"{origin}.{delivery.msg_id or delivery.stream_sequence}",
         )
-        await dead_letter(self._publisher, self._dead_letter_subject, letter)
-        with bound_correlation_id(delivery.correlation_id):
-            _log.warning(
-                "events_dead_lettered",
-                sequence=delivery.stream_sequence,
-                count=len(message.refused),
-                event_id=message.refused[0].event_id,
-                error=message.refused[0].errors[0].message if message.refused[0].errors else "",
-            )

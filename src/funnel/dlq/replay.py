@@ -22,11 +22,10 @@ from funnel.jetstream import (
     EVENT_COUNT_HEADER,
     DeadLetter,
     DeadLetterKind,
+    DeadLetters,
     JetStreamConnection,
     OutboundMessage,
     Publisher,
-    RejectedInput,
-    dead_letter,
     delete_message,
     json_batches,
 )
@@ -132,13 +131,15 @@ class _Replayer:
             for item in validation.rejected
         ]
         if still_invalid and not self._dry_run:
-            leftover = RejectedInput(
+            # Back where rejected input waits, under the origin that first rejected it.
+            leftover = DeadLetters(
+                self._publisher, subject=self._subjects.dlq_gateway, origin=letter.origin
+            )
+            await leftover.reject(
                 still_invalid,
                 correlation_id=letter.correlation_id,
                 msg_id=self._msg_id(letter, "invalid"),
-                origin=letter.origin,
             )
-            await dead_letter(self._publisher, self._subjects.dlq_gateway, leftover)
         await self._publish_and_remove(letter, messages)
         note = "still-invalid events moved to a new dead letter" if still_invalid else ""
         return ReplayOutcome(

@@ -22,6 +22,8 @@ from funnel.gateway.settings import GatewaySettings
 from funnel.gateway.webhook import Webhook, webhook_router
 from funnel.gc_tuning import tune_for_bulk_json
 from funnel.jetstream import (
+    GATEWAY_ORIGIN,
+    DeadLetters,
     JetStreamConnection,
     Publisher,
     check_stream,
@@ -81,6 +83,9 @@ def create_app(settings: GatewaySettings, readiness: Readiness | None = None) ->
                 settings,
                 subjects=subjects,
                 publisher=publisher,
+                dead_letters=DeadLetters(
+                    publisher, subject=subjects.dlq_gateway, origin=GATEWAY_ORIGIN
+                ),
                 metrics=metrics,
                 readiness=readiness,
             )

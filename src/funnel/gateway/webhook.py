@@ -27,7 +27,7 @@ from funnel.gateway.intake import validate_in_chunks
 from funnel.gateway.metrics import UNKNOWN_SOURCE, GatewayMetrics
 from funnel.gateway.publication import Publication
 from funnel.gateway.settings import GatewaySettings
-from funnel.jetstream import Publisher, PublishError, RejectedInput
+from funnel.jetstream import DeadLetters, Publisher, PublishError
 from funnel.observability import Readiness, new_correlation_id
 
 _log = structlog.get_logger(__name__)
@@ -44,12 +44,14 @@ class Webhook:
         *,
         subjects: Subjects,
         publisher: Publisher,
+        dead_letters: DeadLetters,
         metrics: GatewayMetrics,
         readiness: Readiness,
     ) -> None:
         self._settings = settings
         self._subjects = subjects
         self._publisher = publisher
+        self._dead_letters = dead_letters
         self._metrics = metrics
         self._readiness = readiness
         self._intake_slots = asyncio.Semaphore(settings.intake_concurrency)
@@ -150,8 +152,10 @@ class Webhook:
                 [*rejected, *_oversized(batcher, elements, accepted)], key=lambda r: r.index
             )
         if rejected:
-            letter = RejectedInput(rejected, correlation_id, msg_id=f"{key}:rejected")
-            publication.start(letter.messages(self._subjects.dlq_gateway))
+            letter = self._dead_letters.reject(
+                rejected, correlation_id=correlation_id, msg_id=f"{key}:rejected"
+            )
+            publication.start_write(letter)
         self._count_verdict(accepted, rejected)
         return accepted, rejected
 

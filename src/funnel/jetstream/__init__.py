@@ -5,15 +5,7 @@
 from funnel.jetstream.batch import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, JsonBatch, json_batches
 from funnel.jetstream.connection import ConnectionState, JetStreamConnection
 from funnel.jetstream.consumer import ConsumerState, PullConsumer
-from funnel.jetstream.deadletter import (
-    DeadLetter,
-    DeadLetterKind,
-    RejectedInput,
-    Rejection,
-    Undeliverable,
-    dead_letter,
-    read_dead_letter,
-)
+from funnel.jetstream.deadletter import GATEWAY_ORIGIN, DeadLetterKind, DeadLetters, Rejection
 from funnel.jetstream.durable import (
     ConsumerStatus,
     check_consumer,
@@ -44,6 +36,7 @@ from funnel.jetstream.message import (
 from funnel.jetstream.periodic import periodically
 from funnel.jetstream.publisher import Publisher
 from funnel.jetstream.stored import StoredMessage, delete_message, get_message, read_messages
+from funnel.jetstream.stored_letter import DeadLetter, read_dead_letter
 from funnel.jetstream.stream import (
     StreamConfig,
     StreamStatus,
@@ -58,6 +51,7 @@ from funnel.jetstream.stream import (
 
 __all__ = [
     "EVENT_COUNT_HEADER",
+    "GATEWAY_ORIGIN",
     "MAX_BATCH_BYTES",
     "MAX_BATCH_EVENTS",
     "MSG_ID_HEADER",
@@ -70,6 +64,7 @@ __all__ = [
     "ConsumerStatus",
     "DeadLetter",
     "DeadLetterKind",
+    "DeadLetters",
     "Delivery",
     "Failed",
     "JetStreamConnection",
@@ -82,7 +77,6 @@ __all__ = [
     "PublishError",
     "Publisher",
     "PullConsumer",
-    "RejectedInput",
     "Rejection",
     "RequestTimeoutError",
     "ServerRejectedError",
@@ -91,11 +85,9 @@ __all__ = [
     "StreamNotFoundError",
     "StreamStatus",
     "TransientError",
-    "Undeliverable",
     "check_consumer",
     "check_stream",
     "consumer_info",
-    "dead_letter",
     "dead_letter_stream",
     "delete_message",
     "delete_stream",

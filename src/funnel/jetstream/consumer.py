@@ -31,7 +31,7 @@ import structlog
 from nats.js import JetStreamContext
 
 from funnel.jetstream.connection import JetStreamConnection
-from funnel.jetstream.deadletter import Undeliverable, dead_letter
+from funnel.jetstream.deadletter import DeadLetters
 from funnel.jetstream.durable import consumer_info
 from funnel.jetstream.errors import (
     ConnectionClosedError,
@@ -100,7 +100,6 @@ class PullConsumer:
         self._stream = stream
         self._durable = durable
         self._handler = handler
-        self._dead_letter_subject = dead_letter_subject
         self._batch_size = batch_size
         self._fetch_timeout = fetch_timeout
         self._nak_delay = nak_delay
@@ -109,7 +108,9 @@ class PullConsumer:
         self._linger = linger
         self._fetch_turn = fetch_turn if fetch_turn is not None else asyncio.Lock()
         self._observer: ConsumerObserver = observer or NoObserver()
-        self._publisher = Publisher(conn, max_in_flight=16)
+        self._dead_letters = DeadLetters(
+            Publisher(conn, max_in_flight=16), subject=dead_letter_subject, origin=durable
+        )
         self._state = ConsumerState.NEW
         self._started = False
         self._stopping = asyncio.Event()
@@ -347,27 +348,13 @@ class PullConsumer:
         """Dead-letter then term; if the dead letter cannot be stored, retry later instead."""
         delivery = item.delivery
         with bound_correlation_id(delivery.correlation_id):
-            letter = Undeliverable(delivery, consumer=self._durable, error=error)
             try:
-                await dead_letter(self._publisher, self._dead_letter_subject, letter)
-            except PublishError as exc:
-                _log.error(
-                    "dead_letter_failed",
-                    consumer=self._durable,
-                    subject=delivery.subject,
-                    error=str(exc),
-                )
+                await self._dead_letters.give_up(delivery, error)
+            except PublishError:
                 await nak([item], self._durable, self._nak_delay)
                 return
             await term(item, self._durable)
-            self._observer.on_dead_letter(delivery, error)
-            _log.warning(
-                "dead_lettered",
-                consumer=self._durable,
-                subject=delivery.subject,
-                count=delivery.event_count,
-                error=error,
-            )
+        self._observer.on_dead_letter(delivery, error)
 
     async def _release(self, sub: JetStreamContext.PullSubscription) -> None:
         """Give back what the server pushed but we never handed out, then unsubscribe."""
