@@ -13,6 +13,7 @@ the batch back); storing is idempotent, so a retried batch never stores an event
 """
 
 import asyncio
+import functools
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from typing import Final
 import asyncpg
 import orjson
 import structlog
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from funnel.collector.message import DecodedMessage, UndecodableMessageError, decode_message
 from funnel.collector.metrics import CollectorMetrics
@@ -37,7 +39,9 @@ from funnel.observability import bound_correlation_id
 
 _log = structlog.get_logger(__name__)
 
-_FIRST_PAUSE: Final = 0.1  # seconds between attempts on an unavailable database, doubling
+# Seconds between attempts on an unavailable database: doubling, at most `_MAX_PAUSE`, for as
+# long as the outage lasts (shutdown cancels the wait and gives the batch back).
+_FIRST_PAUSE: Final = 0.1
 _MAX_PAUSE: Final = 2.0
 
 
@@ -153,24 +157,24 @@ class BatchWriter:
 
     async def _write(self, rows: list[EventRow]) -> int:
         """Commit `rows` in one transaction, waiting out any database outage."""
-        pause = _FIRST_PAUSE
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                with translate_errors():
-                    async with self._pool.acquire() as conn, conn.transaction():
-                        inserted = await store_events(conn, rows)
-            except DatabaseUnavailableError as exc:
-                self._metrics.database_unavailable()
-                if attempt == 1:
-                    _log.warning("database_unavailable", count=len(rows), error=str(exc))
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, _MAX_PAUSE)
-                continue
-            if attempt > 1:
-                _log.info("database_available", attempts=attempt)
-            return inserted
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(DatabaseUnavailableError),
+            wait=wait_exponential(multiplier=_FIRST_PAUSE, max=_MAX_PAUSE),
+            before_sleep=functools.partial(self._on_unavailable, len(rows)),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt, translate_errors():
+                async with self._pool.acquire() as conn, conn.transaction():
+                    inserted = await store_events(conn, rows)
+        if (attempts := attempt.retry_state.attempt_number) > 1:
+            _log.info("database_available", attempts=attempts)
+        return inserted
+
+    def _on_unavailable(self, count: int, state: RetryCallState) -> None:
+        self._metrics.database_unavailable()
+        if state.attempt_number == 1 and state.outcome is not None:
+            _log.warning("database_unavailable", count=count, error=str(state.outcome.exception()))
 
     # --- refusing single events ------------------------------------------------------------
 
