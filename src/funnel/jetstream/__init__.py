@@ -1,5 +1,6 @@
 """Funnel's wrapper over nats-py: connection, stream and consumer declarations, `Publisher`,
-`PullConsumer`, dead letters, and one error tree. Services never use nats-py directly.
+`PullConsumer`, dead letters, and one error tree. Nothing else in Funnel imports nats-py; the
+modules here reach it through `JetStreamConnection`'s public methods.
 """
 
 from funnel.jetstream.batch import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, JsonBatch, json_batches

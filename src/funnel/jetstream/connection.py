@@ -18,10 +18,11 @@ from typing import Any, Final, Self
 
 import nats
 import nats.errors
+import nats.js.errors
 import structlog
 from nats.aio.client import Client
 from nats.aio.client import Server as _Server
-from nats.js import JetStreamContext
+from nats.js import JetStreamContext, api
 from nats.js.manager import JetStreamManager
 from prometheus_client import CollectorRegistry, Gauge
 from tenacity import (
@@ -47,6 +48,7 @@ _log = structlog.get_logger(__name__)
 _PENDING_BYTES: Final = 64 * 1024 * 1024
 _PING_INTERVAL: Final = 20  # seconds; a dead server is noticed within ~3 pings
 _REQUEST_TIMEOUT: Final = 5.0  # seconds, for JetStream API requests (not publishes)
+_STREAM_NAME_IN_USE: Final = 10058  # exists with a different configuration
 
 
 class ConnectionState(Enum):
@@ -153,7 +155,63 @@ class JetStreamConnection:
         with translated("JetStream account info"):
             await self._manager.account_info()
 
-    # --- package-private access for streams, Publisher and PullConsumer -------------------
+    # --- the JetStream calls of this package's modules, nats-py errors translated ----------
+
+    async def publish(
+        self, subject: str, payload: bytes, *, headers: dict[str, str], ack_timeout: float
+    ) -> None:
+        """Publish and wait up to `ack_timeout` seconds for JetStream's ack (one attempt)."""
+        with translated(f"publish to {subject}"):
+            await self._jetstream.publish(subject, payload, timeout=ack_timeout, headers=headers)
+
+    async def bind(self, stream: str, consumer: str) -> JetStreamContext.PullSubscription:
+        """A pull subscription on an existing consumer of `stream`."""
+        with translated(f"bind to consumer {consumer} of {stream}"):
+            return await self._jetstream.pull_subscribe_bind(consumer=consumer, stream=stream)
+
+    async def declare_stream(self, config: api.StreamConfig) -> None:
+        """Create the stream, or update it to `config` when it exists with other settings."""
+        with translated(f"declare stream {config.name}"):
+            try:
+                await self._manager.add_stream(config)
+            except nats.js.errors.BadRequestError as exc:
+                if exc.err_code != _STREAM_NAME_IN_USE:
+                    raise
+                await self._manager.update_stream(config)
+
+    async def stream_info(self, stream: str, *, subjects: str | None = None) -> api.StreamInfo:
+        """The stream's state, with per-subject counts of the subjects matching `subjects`."""
+        with translated(f"stream info {stream}"):
+            return await self._manager.stream_info(stream, subjects_filter=subjects)
+
+    async def delete_stream(self, stream: str) -> None:
+        with translated(f"delete stream {stream}"):
+            await self._manager.delete_stream(stream)
+
+    async def add_consumer(self, stream: str, config: api.ConsumerConfig) -> api.ConsumerInfo:
+        """Create a consumer (a durable one with the same name is updated to `config`); an
+        ephemeral one reads the stream."""
+        durable = config.durable_name
+        action = f"declare consumer {durable} on" if durable else "read stream"
+        with translated(f"{action} {stream}"):
+            return await self._manager.add_consumer(stream, config)
+
+    async def consumer_info(self, stream: str, consumer: str) -> api.ConsumerInfo:
+        with translated(f"consumer info {stream}/{consumer}"):
+            info: api.ConsumerInfo = await self._manager.consumer_info(stream, consumer)
+        return info
+
+    async def delete_consumer(self, stream: str, consumer: str) -> None:
+        with translated(f"delete consumer {stream}/{consumer}"):
+            await self._manager.delete_consumer(stream, consumer)
+
+    async def get_message(self, stream: str, sequence: int) -> api.RawStreamMsg:
+        with translated(f"get message {sequence} of {stream}"):
+            return await self._manager.get_msg(stream, sequence)
+
+    async def delete_message(self, stream: str, sequence: int) -> None:
+        with translated(f"delete message {sequence} of {stream}"):
+            await self._manager.delete_msg(stream, sequence)
 
     @property
     def _jetstream(self) -> JetStreamContext:
@@ -164,10 +222,6 @@ class JetStreamConnection:
     @property
     def _manager(self) -> JetStreamManager:
         return self._jetstream._jsm
-
-    @property
-    def _nats(self) -> Client:
-        return self._require_client()
 
     def _require_client(self) -> Client:
         if self._state is ConnectionState.CLOSED:

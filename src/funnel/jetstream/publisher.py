@@ -28,7 +28,6 @@ from funnel.jetstream.errors import (
     NotConnectedError,
     PublishError,
     RequestTimeoutError,
-    translated,
 )
 from funnel.jetstream.message import OutboundMessage
 
@@ -131,11 +130,9 @@ class Publisher:
         return None
 
     async def _publish_once(self, message: OutboundMessage) -> None:
-        js = self._conn._jetstream
-        with translated(f"publish to {message.subject}"):
-            await js.publish(
-                message.subject,
-                message.payload,
-                timeout=self._ack_timeout,
-                headers=message.wire_headers(),
-            )
+        await self._conn.publish(
+            message.subject,
+            message.payload,
+            headers=message.wire_headers(),
+            ack_timeout=self._ack_timeout,
+        )
