@@ -79,6 +79,11 @@ def _open_path_to(path: Path) -> None:
             parent.chmod(mode | 0o011)
 
 
+def postgres_url(port: int, database: str = "postgres") -> str:
+    """The URL of `database` on an embedded PostgreSQL listening on `port`."""
+    return f"postgresql://postgres@127.0.0.1:{port}/{database}"
+
+
 class EmbeddedPostgres:
     """A PostgreSQL server on 127.0.0.1 whose data lives in `data_dir` and survives restarts."""
 
@@ -90,7 +95,7 @@ class EmbeddedPostgres:
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        return postgres_url(self.port)
 
     def _run(self, *args: str) -> None:
         result = subprocess.run(

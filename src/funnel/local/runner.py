@@ -21,6 +21,7 @@ from typing import Final
 import structlog
 
 from funnel.events.subjects import Subjects
+from funnel.local.addresses import DEFAULT_DATA_DIR
 from funnel.local.console import Console
 from funnel.local.drain import wait_for_drain
 from funnel.local.environment import (
@@ -63,7 +64,7 @@ _log = structlog.get_logger("funnel.local")
 class UpOptions:
     """What `funnel up` was asked for; the defaults are the contract's."""
 
-    data_dir: Path = Path(".funnel")
+    data_dir: Path = DEFAULT_DATA_DIR
     publisher: bool = True
     shape: PublisherShape = field(default_factory=PublisherShape)
     port_base: int = DEFAULT_PORT_BASE
