@@ -24,6 +24,7 @@ from funnel.observability import (
     metrics_router,
 )
 from funnel.reporter import queries
+from funnel.reporter.docs import install_docs
 from funnel.reporter.errors import install_error_handlers
 from funnel.reporter.metrics import ReporterMetrics
 from funnel.reporter.routes import reports_router
@@ -80,11 +81,12 @@ def create_app(settings: ReporterSettings, readiness: Readiness) -> FastAPI:
         description=_DESCRIPTION,
         version="1",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by `install_docs`, without a CDN
         redoc_url=None,
     )
     app.add_middleware(CorrelationIdMiddleware)
     install_error_handlers(app)
+    install_docs(app)
     app.include_router(reports_router())
     app.include_router(health_router())
     app.include_router(metrics_router())
