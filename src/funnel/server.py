@@ -3,11 +3,14 @@
 On SIGTERM or Ctrl-C: readiness turns 503 at once (and the service refuses new work), then
 after `shutdown_delay_seconds` uvicorn stops listening and waits up to
 `shutdown_grace_seconds` for requests in flight, then the lifespan closes its resources
-(finish in-flight work, drain NATS) and the process exits.
+(finish in-flight work, drain NATS) and the process exits with status 0; a start-up that
+fails exits with uvicorn's status 3.
 """
 
 import asyncio
+import contextlib
 import signal
+from collections.abc import Iterator
 from types import FrameType
 
 import structlog
@@ -36,6 +39,15 @@ class _DrainingServer(uvicorn.Server):
             loop.call_soon_threadsafe(loop.call_later, self._delay, super().handle_exit, sig, frame)
             return
         super().handle_exit(sig, frame)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            # Once shut down, uvicorn raises the stop signal again with its default handler,
+            # so the process would end as killed by SIGTERM (-15), which reads as a crash. A
+            # graceful stop is a success: forget the signals and exit 0.
+            self._captured_signals.clear()
 
 
 def serve(app: ASGIApp, settings: ServiceSettings, readiness: Readiness) -> None:

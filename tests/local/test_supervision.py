@@ -11,7 +11,13 @@ import pytest
 from structlog.testing import capture_logs
 
 from funnel.local.console import Console
-from funnel.local.process import Backoff, ProcessState, ProcessStateError, ServiceProcess
+from funnel.local.process import (
+    Backoff,
+    ProcessState,
+    ProcessStateError,
+    ServiceProcess,
+    describe_exit,
+)
 
 _FAST = Backoff(initial=0.05, cap=0.1)
 
@@ -156,6 +162,21 @@ async def test_a_stop_ends_the_wait_before_a_restart() -> None:
     async with asyncio.timeout(5):
         assert await child.stop() == 3
     assert child.exits == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (0, "exited with status 0"),
+        (3, "exited with status 3"),
+        (-signal.SIGTERM, "killed by SIGTERM"),
+        (-signal.SIGKILL, "killed by SIGKILL"),
+        (None, "did not start"),
+    ],
+)
+def test_an_exit_is_told_in_words(code: int | None, words: str) -> None:
+    """Exit statuses read as what happened: a status, or the signal's name."""
+    assert describe_exit(code) == words
 
 
 def test_backoff_doubles_up_to_its_cap() -> None:

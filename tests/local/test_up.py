@@ -128,6 +128,9 @@ async def _funnel_up(data_dir: Path, port_base: int) -> AsyncIterator[_Up]:
         except TimeoutError:
             pytest.fail(f"funnel up did not stop after SIGTERM:\n{up.tail()}")
         assert code == 0, up.tail()
+        for service in ("gateway", "fb-collector", "ttk-collector", "reporter"):
+            stopped = [line for line in up.lines if "service_stopped" in line and service in line]
+            assert any("stopped cleanly" in line for line in stopped), up.tail()
     finally:
         await _ensure_stopped(process)
         await asyncio.wait({reader}, timeout=10)

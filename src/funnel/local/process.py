@@ -47,6 +47,19 @@ async def _exit_status(process: asyncio.subprocess.Process) -> int:
         await asyncio.sleep(_EXIT_POLL_SECONDS)
 
 
+def describe_exit(returncode: int | None) -> str:
+    """A child's end in words a person reads at a glance: "exited with status 3",
+    "killed by SIGKILL", or "did not start" when it never ran."""
+    if returncode is None:
+        return "did not start"
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exited with status {returncode}"
+
+
 class ProcessState(Enum):
     IDLE = "idle"
     RUNNING = "running"
@@ -189,6 +202,7 @@ class ServiceProcess:
         _log.warning(
             "service_exited",
             service=self.name,
+            outcome=describe_exit(self.returncode),
             code=self.returncode,
             restarts=self.exits,
             restart_in_s=state.upcoming_sleep,

@@ -32,7 +32,7 @@ from funnel.local.environment import (
 )
 from funnel.local.nats import EmbeddedServerError
 from funnel.local.ports import is_free
-from funnel.local.process import ServiceProcess
+from funnel.local.process import ServiceProcess, describe_exit
 from funnel.local.readiness import StartupError, wait_until_ready
 from funnel.local.servers import Endpoints, LocalServers
 from funnel.local.services import (
@@ -153,7 +153,7 @@ async def _migrate(env: dict[str, str], console: Console, stop: _StopSignal) -> 
     if finished and migrate.returncode == 0:
         return True
     if finished:
-        _log.error("migrate_failed", code=migrate.returncode)
+        _log.error("migrate_failed", outcome=describe_exit(migrate.returncode))
     return False
 
 
@@ -191,9 +191,12 @@ async def _shut_down(
 async def _stop(child: ServiceProcess) -> None:
     code = await child.stop()
     if child.killed:
-        _log.warning("service_stop_forced", service=child.name)
+        _log.warning("service_stop_forced", service=child.name, outcome=describe_exit(code))
+    elif code == 0:
+        _log.info("service_stopped", service=child.name, outcome="stopped cleanly", code=code)
     else:
-        _log.info("service_stopped", service=child.name, code=code)
+        # Ended by a crash before or during the stop: it must not read as a clean stop.
+        _log.warning("service_stopped", service=child.name, outcome=describe_exit(code), code=code)
 
 
 def _service_stop_timeout(env: dict[str, str]) -> float:
