@@ -35,3 +35,21 @@ async def test_docs_assets_are_served_from_the_package(client: httpx.AsyncClient
         assert asset.content == (ASSETS_DIR / name).read_bytes()
     assert "Apache License" in (ASSETS_DIR / "LICENSE").read_text()
     assert (await client.get("/docs/assets/nothing.js")).status_code == 404
+
+
+async def test_the_root_lists_the_reports_and_the_docs(client: httpx.AsyncClient) -> None:
+    """`/` points a person to each report and to the docs, and every address it names
+    answers; `/dashboard` stays free for a page of its own."""
+    index = await client.get("/")
+    assert index.status_code == 200
+    body = index.json()
+    assert body["reports"] == {
+        "events": "/reports/events",
+        "revenue": "/reports/revenue",
+        "demographics": "/reports/demographics",
+    }
+    assert (body["docs"], body["openapi"]) == ("/docs", "/openapi.json")
+    for path in [*body["reports"].values(), body["docs"], body["openapi"], body["metrics"]]:
+        assert (await client.get(path)).status_code == 200, path
+    assert (await client.get(body["health"])).status_code == 200
+    assert (await client.get("/dashboard")).status_code == 404

@@ -26,6 +26,7 @@ from funnel.observability import (
 from funnel.reporter import queries
 from funnel.reporter.docs import install_docs
 from funnel.reporter.errors import install_error_handlers
+from funnel.reporter.index import index_router
 from funnel.reporter.metrics import ReporterMetrics
 from funnel.reporter.routes import reports_router
 from funnel.reporter.settings import ReporterSettings
@@ -87,6 +88,7 @@ def create_app(settings: ReporterSettings, readiness: Readiness) -> FastAPI:
     app.add_middleware(CorrelationIdMiddleware)
     install_error_handlers(app)
     install_docs(app)
+    app.include_router(index_router())
     app.include_router(reports_router())
     app.include_router(health_router())
     app.include_router(metrics_router())
