@@ -103,7 +103,7 @@ class EmbeddedPostgres:
     def _initdb(self) -> None:
         make_dirs(self.data_dir, self._user)
         if self._user is not None:
-            require_reachable(self._user, self.data_dir.parent)
+            require_reachable(self._user, self.data_dir)
             shutil.chown(self.data_dir, self._user)
             self.log_file.touch()
             shutil.chown(self.log_file, self._user)
@@ -118,7 +118,7 @@ class EmbeddedPostgres:
         """A parent of the data directory may have turned private since `initdb`: say so
         rather than let `pg_ctl` fail with a bare "Permission denied"."""
         if self._user is not None:
-            require_reachable(self._user, self.data_dir.parent)
+            require_reachable(self._user, self.data_dir)
 
     def start(self, timeout: float = 60.0) -> None:
         if not (self.data_dir / "PG_VERSION").exists():

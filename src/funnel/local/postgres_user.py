@@ -81,8 +81,9 @@ def reachable_install(user: str, pginstall: Path) -> Path:
 
 
 def require_reachable(user: str, data_dir: Path) -> None:
-    """Raise `EmbeddedServerError` saying what to do when `user` cannot reach `data_dir`."""
-    closed = first_closed(user, data_dir)
+    """Raise `EmbeddedServerError` saying what to do when `user` cannot enter every
+    directory above `data_dir`."""
+    closed = first_closed(user, data_dir.parent)
     if closed is None:
         return
     mode = f"{closed.stat().st_mode & 0o7777:o}" if closed.exists() else "missing"
