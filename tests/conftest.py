@@ -7,11 +7,9 @@ Every test gets its own stream/subject namespace and its own database.
 
 import contextlib
 import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -28,6 +26,7 @@ from funnel.jetstream import (
     events_stream,
 )
 from funnel.local import EmbeddedNats, EmbeddedPostgres
+from funnel.local.postgres_user import server_scratch
 
 
 @pytest.fixture(scope="session")
@@ -40,26 +39,10 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.url
 
 
-@contextmanager
-def server_scratch(prefix: str, parent: Path | None = None) -> Iterator[Path]:
-    """A directory of the tests' own for an embedded PostgreSQL's data, removed afterwards.
-
-    As root the server runs as a system user, which cannot enter pytest's private temporary
-    root (and another pytest session makes it private again mid-run), and Funnel never
-    opens a directory it did not make. So such data lives under the system's temporary
-    directory (or `parent`), in a directory the tests make open to enter (0o711), not to list.
-    """
-    path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
-    path.chmod(0o711)
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
 @pytest.fixture
 def server_dir(request: pytest.FixtureRequest) -> Iterator[Path]:
-    """This test's directory for an embedded PostgreSQL's data (see `server_scratch`)."""
+    """This test's directory for an embedded PostgreSQL's data, which its server user can
+    reach when the tests run as root (see `server_scratch`)."""
     with server_scratch(f"funnel-{request.node.name[:40]}-") as path:
         yield path
 

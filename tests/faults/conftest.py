@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from funnel.local import EmbeddedNats, EmbeddedPostgres
-from tests.conftest import server_scratch
+from funnel.local.postgres_user import server_scratch
 from tests.faults.fault_system import FaultServers, FunnelSystem, running_system
 
 
@@ -20,7 +20,7 @@ from tests.faults.fault_system import FaultServers, FunnelSystem, running_system
 def fault_root() -> Iterator[Path]:
     """A directory of the fault tests' own, outside pytest's temporary root (another pytest
     session starting meanwhile may delete older sessions' directories), that PostgreSQL's
-    system user can enter (`tests.conftest.server_scratch`)."""
+    system user can enter (`server_scratch`)."""
     with server_scratch("funnel-faults-") as root:
         yield root
 

@@ -8,12 +8,14 @@ home) run from a copy under `/var/lib/funnel-postgres`, and a data dir it cannot
 the start with a message naming the directory in the way and what to do.
 """
 
+import contextlib
 import importlib.metadata
 import os
 import pwd
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
@@ -65,6 +67,23 @@ def make_dirs(path: Path, user: str | None) -> None:
     if user is not None:
         for made in missing:
             made.chmod(made.stat().st_mode | 0o711)
+
+
+@contextlib.contextmanager
+def server_scratch(prefix: str, parent: Path | None = None) -> Iterator[Path]:
+    """A temporary directory for an embedded PostgreSQL's data (tests, benchmarks), removed
+    on exit: under the system's temporary directory, or `parent`.
+
+    It is made here, so it is left open to enter (0o711: not to list), which the server's
+    user needs as root; pytest's own temporary root is private, and made private again by
+    every pytest session that starts.
+    """
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    path.chmod(0o711)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def reachable_install(user: str, pginstall: Path) -> Path:
