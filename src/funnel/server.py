@@ -10,15 +10,19 @@ fails exits with uvicorn's status 3.
 import asyncio
 import contextlib
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import TypeVar
 
 import structlog
 import uvicorn
 from starlette.types import ASGIApp
 
-from funnel.observability import Phase, Readiness
+from funnel.gc_tuning import tune_for_bulk_json
+from funnel.observability import Phase, Readiness, configure_logging
 from funnel.settings import ServiceSettings
+
+_Settings = TypeVar("_Settings", bound=ServiceSettings)
 
 _log = structlog.get_logger(__name__)
 
@@ -67,3 +71,21 @@ def serve(app: ASGIApp, settings: ServiceSettings, readiness: Readiness) -> None
         timeout_keep_alive=30,
     )
     _DrainingServer(config, readiness, settings.shutdown_delay_seconds).run()
+
+
+def run_service(
+    name: str,
+    settings: _Settings,
+    create_app: Callable[[_Settings, Readiness], ASGIApp],
+    *,
+    bulk_json: bool = False,
+) -> None:
+    """A service's entry point (`funnel gateway`, ...): logs as `name`, builds its app and
+    serves it until SIGTERM or Ctrl-C, then shuts down in order. `bulk_json` services parse
+    thousands of events at once and get the garbage collector tuned for it."""
+    configure_logging(name, settings.log_level, settings.effective_log_format)
+    readiness = Readiness()
+    app = create_app(settings, readiness)
+    if bulk_json:
+        tune_for_bulk_json()
+    serve(app, settings, readiness)

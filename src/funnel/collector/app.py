@@ -24,7 +24,6 @@ from funnel.collector.settings import CollectorSettings
 from funnel.collector.writer import BatchWriter
 from funnel.db import connect_pool, migration_status, run_migrations, translate_errors
 from funnel.events import Subjects
-from funnel.gc_tuning import tune_for_bulk_json
 from funnel.jetstream import (
     DeadLetters,
     JetStreamConnection,
@@ -40,11 +39,10 @@ from funnel.observability import (
     CorrelationIdMiddleware,
     Phase,
     Readiness,
-    configure_logging,
     health_router,
     metrics_router,
 )
-from funnel.server import serve
+from funnel.server import run_service
 
 _log = structlog.get_logger(__name__)
 
@@ -175,10 +173,7 @@ def create_app(settings: CollectorSettings, readiness: Readiness) -> FastAPI:
 
 def run(settings: CollectorSettings) -> None:
     """`funnel collector`: serve until SIGTERM or Ctrl-C, then shut down in order."""
-    name = Subjects.collector(settings.collector_source)
-    configure_logging(name, settings.log_level, settings.effective_log_format)
     if settings.cpu_nice:
         os.nice(settings.cpu_nice)
-    readiness = Readiness()
-    tune_for_bulk_json()
-    serve(create_app(settings, readiness), settings, readiness)
+    name = Subjects.collector(settings.collector_source)
+    run_service(name, settings, create_app, bulk_json=True)

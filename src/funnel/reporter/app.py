@@ -19,7 +19,6 @@ from funnel.observability import (
     CorrelationIdMiddleware,
     Phase,
     Readiness,
-    configure_logging,
     health_router,
     metrics_router,
 )
@@ -30,7 +29,7 @@ from funnel.reporter.index import index_router
 from funnel.reporter.metrics import ReporterMetrics
 from funnel.reporter.routes import reports_router
 from funnel.reporter.settings import ReporterSettings
-from funnel.server import serve
+from funnel.server import run_service
 
 _log = structlog.get_logger(__name__)
 
@@ -97,6 +96,4 @@ def create_app(settings: ReporterSettings, readiness: Readiness) -> FastAPI:
 
 def run(settings: ReporterSettings) -> None:
     """`funnel reporter`: serve until SIGTERM or Ctrl-C, then shut down in order."""
-    configure_logging("reporter", settings.log_level, settings.effective_log_format)
-    readiness = Readiness()
-    serve(create_app(settings, readiness), settings, readiness)
+    run_service("reporter", settings, create_app)
