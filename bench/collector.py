@@ -45,6 +45,7 @@ from funnel.jetstream import (
     delete_stream,
 )
 from funnel.local import EmbeddedNats, EmbeddedPostgres, free_port
+from funnel.local.postgres_user import server_scratch
 from funnel.observability import CORRELATION_HEADER
 from funnel.publisher import generate_batch
 
@@ -203,7 +204,7 @@ def main() -> None:
             store = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             nats_url = stack.enter_context(EmbeddedNats(store / "nats")).url
         if postgres_url is None:
-            store = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            store = stack.enter_context(server_scratch("funnel-collector-"))
             postgres_url = stack.enter_context(EmbeddedPostgres(store / "pg")).url
         uvloop.run(_bench(nats_url, postgres_url, args))
 

@@ -39,7 +39,6 @@ import random
 import signal
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -56,9 +55,10 @@ import uvloop
 
 from bench.jetstream import server_config
 from bench.timing import probes, speed_probe
-from funnel.garbage import tune_for_bulk_json
+from funnel.gc_tuning import tune_for_bulk_json
 from funnel.local.environment import find_config_dir, service_environment
 from funnel.local.nats import EmbeddedNats, free_port
+from funnel.local.postgres_user import server_scratch
 from funnel.local.servers import LocalServers
 from funnel.local.services import funnel_command, services
 from funnel.publisher import draw_request
@@ -508,7 +508,7 @@ def main() -> None:
     # of the services' CPU as it can (its GC walked every generated event, 8 us per event).
     tune_for_bulk_json()
     with contextlib.ExitStack() as stack:
-        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="funnel-e2e-")))
+        scratch = stack.enter_context(server_scratch("funnel-e2e-"))
         if args.nats_sync != "always" and not args.given_nats:
             # The server `funnel up` would start, but for its sync_interval.
             config = server_config(args.nats_sync, scratch)

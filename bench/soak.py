@@ -42,9 +42,9 @@ import uvloop
 
 from bench.e2e import _SEEN, EventKey, _body, _percentile, _Usage
 from bench.timing import probes, speed_probe
-from funnel.garbage import tune_for_bulk_json
+from funnel.gc_tuning import tune_for_bulk_json
+from funnel.local.addresses import DATABASE_NAME
 from funnel.local.nats import free_port
-from funnel.local.servers import DATABASE_NAME
 
 _SAMPLES_PER_REQUEST: Final = 5
 _POLL_SECONDS: Final = 0.2

@@ -18,11 +18,9 @@ import contextlib
 import functools
 import os
 import random
-import tempfile
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import asyncpg
 import psutil
@@ -33,6 +31,7 @@ from funnel.db.rows import COLUMNS
 from funnel.db.schema import run_migrations
 from funnel.events import SOURCES
 from funnel.local import EmbeddedPostgres
+from funnel.local.postgres_user import server_scratch
 from funnel.publisher import generate_batch
 
 
@@ -119,7 +118,7 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         server_url = os.environ.get("DATABASE_URL")
         if server_url is None:
-            store = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            store = stack.enter_context(server_scratch("funnel-statements-"))
             server_url = stack.enter_context(EmbeddedPostgres(store / "pg")).url
         asyncio.run(_bench(server_url, args))
 

@@ -24,6 +24,7 @@ from funnel.jetstream import (
     declare_streams,
 )
 from funnel.local import EmbeddedNats, EmbeddedPostgres
+from funnel.local.postgres_user import server_scratch
 
 
 @pytest.fixture(scope="session")
@@ -36,14 +37,21 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.url
 
 
+@pytest.fixture
+def server_dir(request: pytest.FixtureRequest) -> Iterator[Path]:
+    """This test's directory for an embedded PostgreSQL's data, which its server user can
+    reach when the tests run as root (see `server_scratch`)."""
+    with server_scratch(f"funnel-{request.node.name[:40]}-") as path:
+        yield path
+
+
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_url() -> Iterator[str]:
     """A PostgreSQL server's maintenance URL: `DATABASE_URL`, or an embedded one."""
     if url := os.environ.get("DATABASE_URL"):
         yield url
         return
-    data_dir: Path = tmp_path_factory.mktemp("postgres") / "data"
-    with EmbeddedPostgres(data_dir) as server:
+    with server_scratch("funnel-postgres-") as root, EmbeddedPostgres(root / "data") as server:
         yield server.url
 
 

@@ -28,8 +28,11 @@ def _root() -> None:
 @app.command()
 def up(
     data_dir: Annotated[
-        Path, typer.Option(envvar="FUNNEL_DATA_DIR", help="Where NATS and PostgreSQL keep data.")
-    ] = Path(".funnel"),
+        Path | None,
+        typer.Option(
+            envvar="FUNNEL_DATA_DIR", help="Where NATS and PostgreSQL keep data (./.funnel)."
+        ),
+    ] = None,
     no_publisher: Annotated[
         bool, typer.Option("--no-publisher", help="Do not start the publisher emulator.")
     ] = False,
@@ -65,10 +68,11 @@ def up(
     """The whole system on this machine: servers, migrations, services, publisher."""
     from funnel.local import PublisherShape, UpOptions
     from funnel.local import up as run_up
+    from funnel.local.addresses import DEFAULT_DATA_DIR
 
     shape = PublisherShape.steady(rate) if rate else PublisherShape(min_events, max_events)
     options = UpOptions(
-        data_dir=data_dir,
+        data_dir=data_dir or DEFAULT_DATA_DIR,
         publisher=not no_publisher,
         shape=shape,
         port_base=port_base,
@@ -113,17 +117,27 @@ def reporter() -> None:
 
 
 @app.command()
-def migrate() -> None:
-    """Bring the database at DATABASE_URL to the latest schema, then exit."""
+def migrate(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="FUNNEL_DATA_DIR",
+            help="Without DATABASE_URL: the database of `funnel up` on this dir (./.funnel).",
+        ),
+    ] = None,
+) -> None:
+    """Bring the database at DATABASE_URL (else the local run's) to the latest schema."""
     import asyncio
 
     from funnel.db import run_migrations
+    from funnel.local.addresses import DEFAULT_DATA_DIR, local_database_url
     from funnel.observability import configure_logging
     from funnel.settings import DatabaseSettings, ServiceSettings
 
     service = ServiceSettings()
     configure_logging("migrate", service.log_level, service.effective_log_format)
-    asyncio.run(run_migrations(DatabaseSettings().database_url, timeout=60))
+    url = local_database_url(DatabaseSettings(), data_dir or DEFAULT_DATA_DIR)
+    asyncio.run(run_migrations(url, timeout=60))
 
 
 @app.command()

@@ -22,9 +22,9 @@ from tests.collector.collector_traffic import (
 
 
 @pytest.fixture
-async def own_postgres(tmp_path: Path) -> AsyncIterator[tuple[EmbeddedPostgres, str]]:
+async def own_postgres(server_dir: Path) -> AsyncIterator[tuple[EmbeddedPostgres, str]]:
     """A PostgreSQL server of this test's own (so it can be stopped) and a database URL."""
-    server = EmbeddedPostgres(tmp_path / "pg")
+    server = EmbeddedPostgres(server_dir / "pg")
     await asyncio.to_thread(server.start)
     try:
         admin = await asyncpg.connect(server.url)

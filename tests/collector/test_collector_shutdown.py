@@ -91,7 +91,7 @@ async def test_sigterm_mid_batch_commits_it_and_loses_nothing(
             await process.wait()
 
     # uvicorn re-raises the signal it handled once shutdown is complete.
-    assert returncode in (0, -signal.SIGTERM)
+    assert returncode == 0
     assert await count_rows(database_url) == 40_000
     assert duplicates == 0
     lines = [orjson.loads(line) for line in log_path.read_bytes().splitlines() if line[:1] == b"{"]

@@ -9,12 +9,11 @@ import orjson
 from funnel.events import Subjects, validate_events
 from funnel.jetstream import (
     EVENT_COUNT_HEADER,
+    GATEWAY_ORIGIN,
+    DeadLetters,
     Delivery,
     JetStreamConnection,
     Publisher,
-    RejectedInput,
-    Undeliverable,
-    dead_letter,
 )
 from funnel.observability import CORRELATION_HEADER
 
@@ -77,8 +76,8 @@ async def reject(
 ) -> None:
     """Dead-letter the invalid ones among `events`, as the gateway does."""
     validation = validate_events(events)
-    letter = RejectedInput(validation.rejected, correlation_id=correlation_id)
-    await dead_letter(Publisher(conn), subjects.dlq_gateway, letter)
+    letters = DeadLetters(Publisher(conn), subject=subjects.dlq_gateway, origin=GATEWAY_ORIGIN)
+    await letters.reject(validation.rejected, correlation_id=correlation_id)
 
 
 async def give_up(
@@ -93,6 +92,8 @@ async def give_up(
         num_delivered=5,
         stream_sequence=42,
     )
-    letter = Undeliverable(delivery, consumer="fb-collector", error="database is down")
-    await dead_letter(Publisher(conn), subjects.dlq("fb-collector"), letter)
+    letters = DeadLetters(
+        Publisher(conn), subject=subjects.dlq("fb-collector"), origin="fb-collector"
+    )
+    await letters.give_up(delivery, "database is down")
     return body

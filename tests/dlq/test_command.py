@@ -1,6 +1,7 @@
 """`funnel dlq list|show|replay` from the command line."""
 
 import asyncio
+import json
 from pathlib import Path
 
 import orjson
@@ -9,7 +10,8 @@ from typer.testing import CliRunner, Result
 from funnel.cli import app
 from funnel.dlq.inventory import list_dead_letters
 from funnel.events import Subjects
-from funnel.jetstream import JetStreamConnection
+from funnel.jetstream import JetStreamConnection, dead_letter_stream, ensure_stream
+from funnel.local import EmbeddedNats, free_port
 from tests.dlq.dlq_letters import broken, facebook_event, give_up, reject
 
 
@@ -66,3 +68,21 @@ async def test_errors_are_one_line_and_exit_1(
     assert "error:" in missing.output
     unselected = await _funnel(nats_url, streams, "dlq", "replay")
     assert unselected.exit_code == 2
+
+
+async def test_without_nats_url_the_local_runs_nats_is_found(tmp_path: Path) -> None:
+    """`funnel dlq list` with NATS_URL unset reads the NATS `funnel up` wrote to ports.json,
+    not whatever listens on the default port."""
+    with EmbeddedNats(tmp_path / "nats", port=free_port()) as server:
+        async with JetStreamConnection(server.url, "test") as conn:
+            local = Subjects()
+            await ensure_stream(conn, dead_letter_stream(local, max_age=3600, max_bytes=2**28))
+            await reject(conn, local, [broken(facebook_event())], "cid-local")
+        (tmp_path / "ports.json").write_text(json.dumps({"nats": server.port}))
+
+        argv = ["dlq", "list", "--data-dir", str(tmp_path)]
+        listed = await asyncio.to_thread(
+            CliRunner().invoke, app, argv, env={"NATS_URL": None, "FUNNEL_NAMESPACE": None}
+        )
+    assert listed.exit_code == 0, listed.output
+    assert "cid-local" in listed.output

@@ -5,7 +5,6 @@ quit without a checkpoint or a flush, as in a crash, and it recovers from the WA
 """
 
 import asyncio
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -28,12 +27,9 @@ EVENTS = 30_000
 
 
 @pytest.fixture
-async def own_postgres() -> AsyncIterator[tuple[EmbeddedPostgres, str]]:
+async def own_postgres(server_dir: Path) -> AsyncIterator[tuple[EmbeddedPostgres, str]]:
     """An embedded PostgreSQL of this test's own (so it can crash) and a database URL on it."""
-    # Not under pytest's temporary root: every pytest session starting on the machine makes
-    # that root private again, locking out the server's system user mid-test.
-    scratch = tempfile.TemporaryDirectory(prefix="funnel-durability-")
-    server = EmbeddedPostgres(Path(scratch.name) / "pg")
+    server = EmbeddedPostgres(server_dir / "pg")
     try:
         await asyncio.to_thread(server.start)
         admin = await asyncpg.connect(server.url)
@@ -44,7 +40,6 @@ async def own_postgres() -> AsyncIterator[tuple[EmbeddedPostgres, str]]:
         yield server, server.url.rsplit("/", 1)[0] + "/funnel"
     finally:
         await asyncio.to_thread(server.stop, "immediate")
-        scratch.cleanup()
 
 
 async def _event_ids(database_url: str) -> set[str]:

@@ -5,7 +5,6 @@ part); each test gets its own namespace and database on them, and a server a tes
 stopped is started again when its system is torn down.
 """
 
-import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -13,26 +12,24 @@ from pathlib import Path
 import pytest
 
 from funnel.local import EmbeddedNats, EmbeddedPostgres
+from funnel.local.postgres_user import server_scratch
 from tests.faults.fault_system import FaultServers, FunnelSystem, running_system
 
 
 @pytest.fixture(scope="session")
 def fault_root() -> Iterator[Path]:
-    """A directory of the fault tests' own, outside pytest's temporary root.
-
-    Another pytest session starting meanwhile makes that root private again (and may delete
-    older sessions' directories), and PostgreSQL, which runs as its own user when we are
-    root, could then no longer reach its data directory to be stopped or started.
-    """
-    root = Path(tempfile.mkdtemp(prefix="funnel-faults-"))
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
+    """A directory of the fault tests' own, outside pytest's temporary root (another pytest
+    session starting meanwhile may delete older sessions' directories), that PostgreSQL's
+    system user can enter (`server_scratch`)."""
+    with server_scratch("funnel-faults-") as root:
+        yield root
 
 
 @pytest.fixture
-def fault_dir(fault_root: Path, request: pytest.FixtureRequest) -> Path:
+def fault_dir(fault_root: Path, request: pytest.FixtureRequest) -> Iterator[Path]:
     """A directory for this test's logs and data, under `fault_root`."""
-    return Path(tempfile.mkdtemp(prefix=f"{request.node.name[:40]}-", dir=fault_root))
+    with server_scratch(f"{request.node.name[:40]}-", fault_root) as path:
+        yield path
 
 
 @pytest.fixture(scope="session")

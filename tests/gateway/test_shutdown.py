@@ -101,7 +101,7 @@ async def test_sigterm_during_large_request_still_publishes_all_of_it(
     assert newcomer.status_code == 503
     assert response.status_code == 202, response.text
     assert (response.json()["accepted"], response.json()["rejected"]) == (50_000, 1)
-    assert returncode in (0, -signal.SIGTERM)
+    assert returncode == 0
     stored = stored_events(await stored_messages(nats_url, subjects.events_stream))
     assert len(stored) == 50_000
     assert len(await stored_messages(nats_url, subjects.dead_letter_stream)) == 1

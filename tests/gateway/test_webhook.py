@@ -229,7 +229,7 @@ async def test_an_event_too_large_for_any_message_is_rejected_alone(
     nats_url: str,
     events_50k: list[dict[str, Any]],
 ) -> None:
-    """A valid event whose JSON alone is over the batch limit (1 MiB) fits no message: it is
+    """A valid event whose JSON alone is over the batch limit (1 MB) fits no message: it is
     rejected at its index, its dead letter keeps only what names it, and the rest is stored."""
     body = [copy.deepcopy(event) for event in events_50k[:101]]
     huge = body[50]
@@ -241,7 +241,7 @@ async def test_an_event_too_large_for_any_message_is_rejected_alone(
     assert (answer.json()["accepted"], answer.json()["rejected"]) == (100, 1)
     [error] = answer.json()["errors"]
     assert (error["index"], error["eventId"]) == (50, huge["eventId"])
-    assert error["errors"][0]["message"].startswith("Event should be at most 1,048,576 bytes")
+    assert error["errors"][0]["message"].startswith("Event should be at most 1,000,000 bytes")
     stored = stored_events(await stored_messages(nats_url, subjects.events_stream))
     assert sorted(e["eventId"] for e in stored) == sorted(
         e["eventId"] for i, e in enumerate(body) if i != 50

@@ -1,48 +1,34 @@
-"""Dead letters: the gateway's rejected input and batch packing, in their stored format."""
+"""Dead letters: the gateway's rejected input, in its stored format."""
 
 import contextlib
 import datetime
 
-import orjson
 import pytest
+import structlog
+from structlog.testing import capture_logs
 
 from funnel.events import Subjects, validate_events
 from funnel.jetstream import (
     EVENT_COUNT_HEADER,
+    GATEWAY_ORIGIN,
     DeadLetter,
+    DeadLetters,
     JetStreamConnection,
     Publisher,
-    RejectedInput,
+    PublishError,
     StoredMessage,
-    dead_letter,
-    json_batches,
     read_dead_letter,
     read_messages,
 )
 
 
+def _gateway_letters(conn: JetStreamConnection, subjects: Subjects) -> DeadLetters:
+    return DeadLetters(Publisher(conn), subject=subjects.dlq_gateway, origin=GATEWAY_ORIGIN)
+
+
 async def _letters(conn: JetStreamConnection, subjects: Subjects) -> list[DeadLetter]:
     async with contextlib.aclosing(read_messages(conn, subjects.dead_letter_stream)) as stored:
         return [read_dead_letter(message) async for message in stored]
-
-
-def test_json_batches_split_by_count_and_by_bytes() -> None:
-    """Items are packed in order into arrays within both limits; a giant item goes alone."""
-    items = [orjson.dumps({"n": n}) for n in range(25)]
-    by_count = list(json_batches(items, max_items=10))
-    assert [len(batch.items) for batch in by_count] == [10, 10, 5]
-    assert orjson.loads(by_count[2].payload) == [{"n": n} for n in range(20, 25)]
-
-    by_bytes = list(json_batches(items, max_bytes=40))
-    assert all(len(batch.payload) <= 40 for batch in by_bytes)
-    assert [item for batch in by_bytes for item in batch.items] == items
-
-    giant = b'"' + b"x" * 100 + b'"'
-    assert [len(b.items) for b in json_batches([items[0], giant, items[1]], max_bytes=50)] == [
-        1,
-        1,
-        1,
-    ]
 
 
 async def test_one_bad_event_of_a_request_is_one_small_letter(
@@ -51,8 +37,9 @@ async def test_one_bad_event_of_a_request_is_one_small_letter(
     """Only the rejected events are stored: index, eventId, errors and the raw event."""
     bad = {"eventId": "fb-broken", "source": "facebook", "funnelStage": "invalid-stage"}
     validation = validate_events([{"not": "an event"}, bad])
-    letter = RejectedInput(validation.rejected, correlation_id="cid-bad", msg_id="req-1")
-    await dead_letter(Publisher(conn), streams.dlq_gateway, letter)
+    await _gateway_letters(conn, streams).reject(
+        validation.rejected, correlation_id="cid-bad", msg_id="req-1"
+    )
 
     [stored] = await _letters(conn, streams)
     assert (stored.kind, stored.origin, stored.subject) == (
@@ -76,8 +63,9 @@ async def test_an_event_too_large_for_a_letter_keeps_what_names_it(
     huge = {"eventId": "fb-huge", "source": "facebook", "timestamp": "t", "promo": "x" * 3_000_000}
     giant_id = {"eventId": "i" * 3_000_000}
     validation = validate_events([huge, "y" * 3_000_000, giant_id, {"small": 1}])
-    letter = RejectedInput(validation.rejected, correlation_id="cid-huge", msg_id="req-huge")
-    await dead_letter(Publisher(conn), streams.dlq_gateway, letter)
+    await _gateway_letters(conn, streams).reject(
+        validation.rejected, correlation_id="cid-huge", msg_id="req-huge"
+    )
 
     entries = [
         entry for stored in await _letters(conn, streams) for entry in stored.rejected_entries()
@@ -100,10 +88,9 @@ async def test_many_rejected_events_are_split_and_stored_once(
 ) -> None:
     """2,500 rejections make three letters of at most 1,000; sending again stores nothing."""
     validation = validate_events([{"n": n} for n in range(2500)])
-    letter = RejectedInput(validation.rejected, correlation_id=None, msg_id="req-2")
-    publisher = Publisher(conn)
-    await dead_letter(publisher, streams.dlq_gateway, letter)
-    await dead_letter(publisher, streams.dlq_gateway, letter)
+    writer = _gateway_letters(conn, streams)
+    assert await writer.reject(validation.rejected, correlation_id=None, msg_id="req-2") == 3
+    await writer.reject(validation.rejected, correlation_id=None, msg_id="req-2")
     letters = await _letters(conn, streams)
     assert [stored.event_count for stored in letters] == [1000, 1000, 500]
     assert letters[2].rejected_entries()[-1]["index"] == 2499
@@ -122,3 +109,25 @@ def test_foreign_messages_are_not_dead_letters() -> None:
     )
     with pytest.raises(ValueError, match="not a Funnel dead letter"):
         read_dead_letter(foreign)
+
+
+async def test_every_letter_is_logged_once_with_its_origin_and_correlation_id(
+    conn: JetStreamConnection, streams: Subjects
+) -> None:
+    """A stored letter logs `dead_lettered`; one JetStream refuses logs `dead_letter_failed`
+    and raises `PublishError`, for the caller to retry."""
+    validation = validate_events([{"eventId": "fb-x", "source": "facebook"}])
+    nowhere = DeadLetters(Publisher(conn), subject="no-stream.here", origin="fb-collector")
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        await _gateway_letters(conn, streams).reject(
+            validation.rejected, correlation_id="cid-log", msg_id="req-log"
+        )
+        with pytest.raises(PublishError):
+            await nowhere.reject(validation.rejected, correlation_id="cid-lost", msg_id="lost")
+
+    [stored] = [line for line in logs if line["event"] == "dead_lettered"]
+    assert (stored["origin"], stored["kind"], stored["count"]) == ("gateway", "rejected-input", 1)
+    assert (stored["correlation_id"], stored["event_id"]) == ("cid-log", "fb-x")
+    [failed] = [line for line in logs if line["event"] == "dead_letter_failed"]
+    assert (failed["origin"], failed["correlation_id"]) == ("fb-collector", "cid-lost")
+    assert "not acknowledged" in failed["error"]

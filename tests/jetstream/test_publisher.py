@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 
 import pytest
+from structlog.testing import capture_logs
 
 from funnel.events import Subjects
 from funnel.jetstream import (
@@ -59,9 +60,14 @@ async def test_timed_out_publish_is_retried_with_the_same_msg_id(
     a PublishError."""
     publisher = Publisher(conn, ack_timeout=0.000_001, attempts=3)
     message = batch_message(streams.events("facebook"), 0, 5)
-    with pytest.raises(PublishError) as raised:
+    with capture_logs() as logs, pytest.raises(PublishError) as raised:
         await publisher.publish(message)
     assert (raised.value.failed, raised.value.total) == (1, 1)
+    retries = [line for line in logs if line["event"] == "publish_retry"]
+    assert [(line["attempt"], line["msg_id"]) for line in retries] == [
+        (1, message.msg_id),
+        (2, message.msg_id),
+    ]
 
     async def landed() -> bool:
         return len(await _stored(conn, streams.events_stream)) == 1
@@ -77,6 +83,15 @@ async def test_missing_stream_is_a_publish_error(
     publisher = Publisher(conn, attempts=2)
     with pytest.raises(PublishError, match="no stream"):
         await publisher.publish(batch_message(subjects.events("facebook"), 0, 1))
+
+
+async def test_a_closed_connection_is_not_retried(nats_url: str, streams: Subjects) -> None:
+    """Publishing on a closed connection fails at once: no retry can help it."""
+    async with JetStreamConnection(nats_url, "closed-soon") as conn:
+        publisher = Publisher(conn, attempts=5)
+    with capture_logs() as logs, pytest.raises(PublishError, match="closed"):
+        await publisher.publish(batch_message(streams.events("facebook"), 0, 1))
+    assert [line for line in logs if line["event"] == "publish_retry"] == []
 
 
 async def test_publish_all_counts_what_was_not_acknowledged(

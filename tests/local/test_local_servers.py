@@ -20,9 +20,9 @@ async def test_servers_named_by_the_environment_are_used(nats_url: str, postgres
         assert endpoints.embedded == ()
 
 
-async def test_embedded_servers_keep_their_data_and_ports(tmp_path: Path) -> None:
+async def test_embedded_servers_keep_their_data_and_ports(server_dir: Path) -> None:
     """A second start on the same data dir finds the stream, the rows and the same ports."""
-    async with LocalServers(tmp_path, {}) as first:
+    async with LocalServers(server_dir, {}) as first:
         assert first.embedded == ("nats", "postgres")
         assert first.database_url.endswith("/funnel")
         conn = await asyncpg.connect(first.database_url)
@@ -33,9 +33,9 @@ async def test_embedded_servers_keep_their_data_and_ports(tmp_path: Path) -> Non
         await js.add_stream(name="KEPT", subjects=["kept"])
         await js.publish("kept", b"hello")
         await nc.close()
-    ports = json.loads((tmp_path / "ports.json").read_text())
+    ports = json.loads((server_dir / "ports.json").read_text())
 
-    async with LocalServers(tmp_path, {}) as second:
+    async with LocalServers(server_dir, {}) as second:
         conn = await asyncpg.connect(second.database_url)
         assert await conn.fetchval("select n from kept") == 42
         await conn.close()
@@ -43,7 +43,7 @@ async def test_embedded_servers_keep_their_data_and_ports(tmp_path: Path) -> Non
         message = await nc.jetstream().get_last_msg("KEPT", "kept")
         assert message.data == b"hello"
         await nc.close()
-    again = json.loads((tmp_path / "ports.json").read_text())
+    again = json.loads((server_dir / "ports.json").read_text())
     assert again == ports
     assert second.nats_url == first.nats_url
 

@@ -8,9 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from funnel.local.console import Console
-from funnel.local.process import Backoff, ProcessState, ProcessStateError, ServiceProcess
+from funnel.local.process import (
+    Backoff,
+    ProcessState,
+    ProcessStateError,
+    ServiceProcess,
+    describe_exit,
+)
 
 _FAST = Backoff(initial=0.05, cap=0.1)
 
@@ -126,6 +133,50 @@ async def test_a_missing_program_is_reported() -> None:
     child.start()
     assert await child.wait() is None
     assert "cannot start /nonexistent/ghost" in child.last_lines[-1]
+
+
+@pytest.mark.parametrize(
+    ("reset_after", "delays"), [(60.0, [0.05, 0.1, 0.1]), (0.0, [0.05, 0.05, 0.05])]
+)
+async def test_restarts_back_off_until_a_run_stays_up(
+    reset_after: float, delays: list[float]
+) -> None:
+    """Quick exits in a row double the wait up to the cap; a run that stayed up
+    `reset_after` seconds starts the doubling over."""
+    backoff = Backoff(initial=0.05, cap=0.1, reset_after=reset_after)
+    child = _child("crasher", "raise SystemExit(3)", io.StringIO(), backoff=backoff)
+    with capture_logs() as logs:
+        child.start()
+        await _until(lambda: child.exits >= 4, "four exits")
+        await child.stop()
+    exited = [line for line in logs if line["event"] == "service_exited"]
+    assert [line["restart_in_s"] for line in exited][:3] == delays
+    assert [line["restarts"] for line in exited][:3] == [1, 2, 3]
+
+
+async def test_a_stop_ends_the_wait_before_a_restart() -> None:
+    """A stop during a long backoff returns at once instead of waiting it out."""
+    child = _child("crasher", "raise SystemExit(3)", io.StringIO(), backoff=Backoff(initial=60))
+    child.start()
+    await _until(lambda: child.state is ProcessState.BACKOFF, "the backoff")
+    async with asyncio.timeout(5):
+        assert await child.stop() == 3
+    assert child.exits == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (0, "exited with status 0"),
+        (3, "exited with status 3"),
+        (-signal.SIGTERM, "killed by SIGTERM"),
+        (-signal.SIGKILL, "killed by SIGKILL"),
+        (None, "did not start"),
+    ],
+)
+def test_an_exit_is_told_in_words(code: int | None, words: str) -> None:
+    """Exit statuses read as what happened: a status, or the signal's name."""
+    assert describe_exit(code) == words
 
 
 def test_backoff_doubles_up_to_its_cap() -> None:

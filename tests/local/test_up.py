@@ -128,6 +128,9 @@ async def _funnel_up(data_dir: Path, port_base: int) -> AsyncIterator[_Up]:
         except TimeoutError:
             pytest.fail(f"funnel up did not stop after SIGTERM:\n{up.tail()}")
         assert code == 0, up.tail()
+        for service in ("gateway", "fb-collector", "ttk-collector", "reporter"):
+            stopped = [line for line in up.lines if "service_stopped" in line and service in line]
+            assert any("stopped cleanly" in line for line in stopped), up.tail()
     finally:
         await _ensure_stopped(process)
         await asyncio.wait({reader}, timeout=10)
@@ -291,11 +294,11 @@ async def _reports_once_stored(
             await asyncio.sleep(0.5)
 
 
-async def test_reports_match_the_posted_events_and_survive_a_restart(tmp_path: Path) -> None:
+async def test_reports_match_the_posted_events_and_survive_a_restart(server_dir: Path) -> None:
     """Posted events show up in all three reports, exactly, and again after a restart."""
     events = generate_batch(random.Random(_SEED), _EVENTS)
     corrupt = {"eventId": "fb-broken", "source": "facebook", "funnelStage": "invalid-stage"}
-    data_dir = tmp_path / "data"
+    data_dir = server_dir / "data"
     port_base = _free_port_base()
     gateway, reporter = f"http://127.0.0.1:{port_base}", f"http://127.0.0.1:{port_base + 3}"
 
@@ -336,7 +339,7 @@ async def test_a_taken_service_port_is_named_before_anything_starts(tmp_path: Pa
     assert not (tmp_path / "data").exists()
 
 
-async def test_ctrl_c_while_the_servers_start_is_a_clean_stop(tmp_path: Path) -> None:
+async def test_ctrl_c_while_the_servers_start_is_a_clean_stop(server_dir: Path) -> None:
     """Ctrl-C in a terminal signals the whole process group: PostgreSQL's `initdb`, still
     running, fails of it too. That is stopping early, exit 0, not a failure to start."""
     env = {
@@ -344,7 +347,7 @@ async def test_ctrl_c_while_the_servers_start_is_a_clean_stop(tmp_path: Path) ->
     }
     process = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "funnel", "up", "--no-publisher"),
-        *("--data-dir", str(tmp_path / "data"), "--port-base", str(_free_port_base())),
+        *("--data-dir", str(server_dir / "data"), "--port-base", str(_free_port_base())),
         env=env | {"PYTHONUNBUFFERED": "1"},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,

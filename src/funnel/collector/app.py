@@ -9,6 +9,7 @@ the same list backwards: stop fetching and finish the batches in hand (bounded b
 import asyncio
 import contextlib
 import functools
+import os
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -31,6 +32,7 @@ from funnel.db import (
 )
 from funnel.events import Subjects
 from funnel.jetstream import (
+    DeadLetters,
     JetStreamConnection,
     Publisher,
     PullConsumer,
@@ -45,6 +47,7 @@ from funnel.observability import (
     health_router,
     metrics_router,
 )
+from funnel.server import run_service
 
 _log = structlog.get_logger(__name__)
 
@@ -124,9 +127,9 @@ def create_app(settings: CollectorSettings, readiness: Readiness) -> FastAPI:
                 source=source,
                 pool=pool,
                 partitions=Partitions(settings.partition_width),
-                publisher=Publisher(conn),
-                consumer=durable,
-                dead_letter_subject=subjects.dlq(durable),
+                dead_letters=DeadLetters(
+                    Publisher(conn), subject=subjects.dlq(durable), origin=durable
+                ),
                 metrics=metrics,
             )
             fetch_turn = asyncio.Lock()  # one loop fetches (and lingers) at a time
@@ -177,3 +180,11 @@ def create_app(settings: CollectorSettings, readiness: Readiness) -> FastAPI:
     app.include_router(health_router())
     app.include_router(metrics_router())
     return app
+
+
+def run(settings: CollectorSettings) -> None:
+    """`funnel collector`: serve until SIGTERM or Ctrl-C, then shut down in order."""
+    if settings.cpu_nice:
+        os.nice(settings.cpu_nice)
+    name = Subjects.collector(settings.collector_source)
+    run_service(name, settings, create_app, bulk_json=True)

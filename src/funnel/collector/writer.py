@@ -13,6 +13,7 @@ the batch back); storing is idempotent, so a retried batch never stores an event
 """
 
 import asyncio
+import functools
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from typing import Final
 import asyncpg
 import orjson
 import structlog
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from funnel.collector.message import DecodedMessage, UndecodableMessageError, decode_message
 from funnel.collector.metrics import CollectorMetrics
@@ -34,20 +36,14 @@ from funnel.db import (
     translate_errors,
 )
 from funnel.events import FieldError, Rejected, Source
-from funnel.jetstream import (
-    Delivery,
-    Failed,
-    Publisher,
-    PublishError,
-    RejectedInput,
-    TransientError,
-    dead_letter,
-)
+from funnel.jetstream import DeadLetters, Delivery, Failed, PublishError, TransientError
 from funnel.observability import bound_correlation_id
 
 _log = structlog.get_logger(__name__)
 
-_FIRST_PAUSE: Final = 0.1  # seconds between attempts on an unavailable database, doubling
+# Seconds between attempts on an unavailable database: doubling, at most `_MAX_PAUSE`, for as
+# long as the outage lasts (shutdown cancels the wait and gives the batch back).
+_FIRST_PAUSE: Final = 0.1
 _MAX_PAUSE: Final = 2.0
 
 
@@ -60,17 +56,13 @@ class BatchWriter:
         source: Source,
         pool: asyncpg.Pool,
         partitions: Partitions,
-        publisher: Publisher,
-        consumer: str,
-        dead_letter_subject: str,
+        dead_letters: DeadLetters,
         metrics: CollectorMetrics,
     ) -> None:
         self._source = source
         self._pool = pool
         self._partitions = partitions
-        self._publisher = publisher
-        self._consumer = consumer
-        self._dead_letter_subject = dead_letter_subject
+        self._dead_letters = dead_letters
         self._metrics = metrics
 
     async def __call__(self, deliveries: Sequence[Delivery]) -> Sequence[Failed]:
@@ -170,11 +162,14 @@ class BatchWriter:
     async def _write(self, rows: list[EventRow], batches: list[RawBatch]) -> int:
         """Commit `rows` and their `batches` in one transaction, waiting out any database
         outage."""
-        pause = _FIRST_PAUSE
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(DatabaseUnavailableError),
+            wait=wait_exponential(multiplier=_FIRST_PAUSE, max=_MAX_PAUSE),
+            before_sleep=functools.partial(self._on_unavailable, len(rows)),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
                 # In a short transaction of its own: the batch's never waits on DDL.
                 await self._partitions.ensure(self._pool, [row.occurred_at for row in rows])
                 with translate_errors():
@@ -182,17 +177,16 @@ class BatchWriter:
                         inserted = await store_events(
                             conn, rows, batches, partition_width=self._partitions.width
                         )
-            except DatabaseUnavailableError as exc:
-                self._partitions.forget()
-                self._metrics.database_unavailable()
-                if attempt == 1:
-                    _log.warning("database_unavailable", count=len(rows), error=str(exc))
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, _MAX_PAUSE)
-                continue
-            if attempt > 1:
-                _log.info("database_available", attempts=attempt)
-            return inserted
+        if (attempts := attempt.retry_state.attempt_number) > 1:
+            _log.info("database_available", attempts=attempts)
+        return inserted
+
+    def _on_unavailable(self, count: int, state: RetryCallState) -> None:
+        # Retention may have dropped a partition this writer still knew.
+        self._partitions.forget()
+        self._metrics.database_unavailable()
+        if state.attempt_number == 1 and state.outcome is not None:
+            _log.warning("database_unavailable", count=count, error=str(state.outcome.exception()))
 
     # --- refusing single events ------------------------------------------------------------
 
@@ -213,19 +207,9 @@ class BatchWriter:
     async def _refuse_one(self, message: DecodedMessage) -> None:
         delivery = message.delivery
         # Stable per message, so a redelivered batch's letters are dropped as duplicates.
-        letter_id = f"{self._consumer}.{delivery.msg_id or delivery.stream_sequence}"
-        letter = RejectedInput(
-            rejected=message.refused,
+        origin = self._dead_letters.origin
+        await self._dead_letters.reject(
+            message.refused,
             correlation_id=delivery.correlation_id,
-            msg_id=letter_id,
-            origin=self._consumer,
+            msg_id=f"{origin}.{delivery.msg_id or delivery.stream_sequence}",
         )
-        await dead_letter(self._publisher, self._dead_letter_subject, letter)
-        with bound_correlation_id(delivery.correlation_id):
-            _log.warning(
-                "events_dead_lettered",
-                sequence=delivery.stream_sequence,
-                count=len(message.refused),
-                event_id=message.refused[0].event_id,
-                error=message.refused[0].errors[0].message if message.refused[0].errors else "",
-            )

@@ -1,8 +1,9 @@
 """`funnel dlq list|show|replay`: inspect and replay dead letters from the command line.
 
-The connection comes from `NATS_URL` and the names from `FUNNEL_NAMESPACE`, as for the
-services; the options override them. Heavy imports happen inside the commands so that
-`funnel --help` stays fast.
+The connection comes from `NATS_URL`, else from the `funnel up` whose data dir is
+`FUNNEL_DATA_DIR` (./.funnel), else the default address; the names from `FUNNEL_NAMESPACE`,
+as for the services. The options override them. Heavy imports happen inside the commands so
+that `funnel --help` stays fast.
 """
 
 import asyncio
@@ -27,7 +28,20 @@ app = typer.Typer(
 
 _T = TypeVar("_T")
 
-NatsUrl = Annotated[str | None, typer.Option("--nats-url", help="NATS server (default: NATS_URL).")]
+NatsUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--nats-url", help="NATS server (default: NATS_URL, else the local run's, else 4222)."
+    ),
+]
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="FUNNEL_DATA_DIR",
+        help="Without NATS_URL: the NATS of `funnel up` on this dir (./.funnel).",
+    ),
+]
 Namespace = Annotated[
     str | None,
     typer.Option("--namespace", help="Stream/subject prefix (default: FUNNEL_NAMESPACE)."),
@@ -45,14 +59,16 @@ _ERROR_WIDTH = 60
 def _run(
     nats_url: str | None,
     namespace: str | None,
+    data_dir: Path | None,
     work: "Callable[[JetStreamConnection, Subjects], Awaitable[_T]]",
 ) -> _T:
     from funnel.events import Subjects
     from funnel.jetstream import JetStreamConnection, JetStreamError
+    from funnel.local.addresses import DEFAULT_DATA_DIR, local_nats_url
     from funnel.settings import NatsSettings
 
     settings = NatsSettings()
-    url = nats_url or settings.nats_url
+    url = nats_url or local_nats_url(settings, data_dir or DEFAULT_DATA_DIR)
     subjects = Subjects(namespace if namespace is not None else settings.funnel_namespace)
 
     async def main() -> _T:
@@ -108,13 +124,16 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     nats_url: NatsUrl = None,
     namespace: Namespace = None,
+    data_dir: DataDir = None,
 ) -> None:
     """List dead letters: sequence, subject, time, events, correlation id, error."""
     import orjson
 
     from funnel.dlq.inventory import list_dead_letters
 
-    letters = _run(nats_url, namespace, lambda conn, s: list_dead_letters(conn, s, origin))
+    letters = _run(
+        nats_url, namespace, data_dir, lambda conn, s: list_dead_letters(conn, s, origin)
+    )
     if as_json:
         for letter in letters:
             typer.echo(orjson.dumps(_summary(letter)).decode())
@@ -143,13 +162,14 @@ def show_command(
     sequence: Annotated[int, typer.Argument(min=1, help="The dead letter's stream sequence.")],
     nats_url: NatsUrl = None,
     namespace: Namespace = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Show one dead letter: its headers and its full body."""
     import orjson
 
     from funnel.dlq.inventory import get_dead_letter
 
-    letter = _run(nats_url, namespace, lambda conn, s: get_dead_letter(conn, s, sequence))
+    letter = _run(nats_url, namespace, data_dir, lambda conn, s: get_dead_letter(conn, s, sequence))
     for key, value in _summary(letter).items():
         typer.echo(f"{key + ':':<17}{value if value is not None else '-'}")
     typer.echo("body:")
@@ -184,6 +204,7 @@ def replay_command(
     ] = False,
     nats_url: NatsUrl = None,
     namespace: Namespace = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Republish dead letters where they belong, then remove them.
 
@@ -206,6 +227,7 @@ def replay_command(
     outcomes = _run(
         nats_url,
         namespace,
+        data_dir,
         lambda conn, s: replay(conn, s, selection, fixed_events=fixed, dry_run=dry_run),
     )
     if not outcomes:

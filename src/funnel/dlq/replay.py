@@ -16,19 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from funnel.dlq.inventory import Selection, select_dead_letters
 from funnel.events import Source, Subjects, ValidEvent, validate_events
 from funnel.jetstream import (
     EVENT_COUNT_HEADER,
     DeadLetter,
     DeadLetterKind,
+    DeadLetters,
     JetStreamConnection,
     OutboundMessage,
     Publisher,
-    RejectedInput,
-    dead_letter,
     delete_message,
     json_batches,
 )
@@ -134,13 +131,15 @@ class _Replayer:
             for item in validation.rejected
         ]
         if still_invalid and not self._dry_run:
-            leftover = RejectedInput(
+            # Back where rejected input waits, under the origin that first rejected it.
+            leftover = DeadLetters(
+                self._publisher, subject=self._subjects.dlq_gateway, origin=letter.origin
+            )
+            await leftover.reject(
                 still_invalid,
                 correlation_id=letter.correlation_id,
                 msg_id=self._msg_id(letter, "invalid"),
-                origin=letter.origin,
             )
-            await dead_letter(self._publisher, self._subjects.dlq_gateway, leftover)
         await self._publish_and_remove(letter, messages)
         note = "still-invalid events moved to a new dead letter" if still_invalid else ""
         return ReplayOutcome(
@@ -154,9 +153,9 @@ class _Replayer:
         )
 
     def _batches(self, letter: DeadLetter, valid: Sequence[ValidEvent]) -> list[OutboundMessage]:
-        by_source: dict[Source, list[bytes]] = {}
+        by_source: dict[Source, list[Any]] = {}
         for item in valid:
-            by_source.setdefault(item.source, []).append(orjson.dumps(item.raw))
+            by_source.setdefault(item.source, []).append(item.raw)
         messages: list[OutboundMessage] = []
         for source, items in by_source.items():
             for number, batch in enumerate(json_batches(items)):

@@ -17,11 +17,12 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from funnel.events import Subjects
-from funnel.garbage import tune_for_bulk_json
 from funnel.gateway.metrics import GatewayMetrics
 from funnel.gateway.settings import GatewaySettings
 from funnel.gateway.webhook import Webhook, webhook_router
 from funnel.jetstream import (
+    GATEWAY_ORIGIN,
+    DeadLetters,
     JetStreamConnection,
     Publisher,
     check_stream,
@@ -31,11 +32,10 @@ from funnel.observability import (
     CorrelationIdMiddleware,
     Phase,
     Readiness,
-    configure_logging,
     health_router,
     metrics_router,
 )
-from funnel.server import serve
+from funnel.server import run_service
 
 _log = structlog.get_logger(__name__)
 
@@ -76,6 +76,9 @@ def create_app(settings: GatewaySettings, readiness: Readiness | None = None) ->
                 settings,
                 subjects=subjects,
                 publisher=publisher,
+                dead_letters=DeadLetters(
+                    publisher, subject=subjects.dlq_gateway, origin=GATEWAY_ORIGIN
+                ),
                 metrics=metrics,
                 readiness=readiness,
             )
@@ -104,8 +107,4 @@ def create_app(settings: GatewaySettings, readiness: Readiness | None = None) ->
 
 def run(settings: GatewaySettings) -> None:
     """`funnel gateway`: serve until SIGTERM or Ctrl-C, then shut down in order."""
-    configure_logging(SERVICE_NAME, settings.log_level, settings.effective_log_format)
-    readiness = Readiness()
-    app = create_app(settings, readiness)
-    tune_for_bulk_json()
-    serve(app, settings, readiness)
+    run_service(SERVICE_NAME, settings, create_app, bulk_json=True)

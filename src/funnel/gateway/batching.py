@@ -1,19 +1,16 @@
 """Turning a request's valid events into JetStream batch messages (contract section 4).
 
-A message holds a JSON array of events of one source: at most `max_events` of them and at
-most `max_bytes` of JSON. Its `Nats-Msg-Id` is `<request key>:<source>:<n>`, where the
-request key is `<correlation id>:<crc32 of the body>` (see `request_key`) and `n` counts the
-source's batches in input order.
+A message holds a JSON array of events of one source, packed by the one packer of
+`funnel.jetstream` within its limit (or lower `max_events` / `max_bytes`). Its `Nats-Msg-Id`
+is `<request key>:<source>:<n>`, where the request key is `<correlation id>:<crc32 of the
+body>` (see `request_key`) and `n` counts the source's batches in input order.
 """
 
 import zlib
-from collections.abc import Iterator
 from typing import Any
 
-import orjson
-
 from funnel.events import SOURCES, Source, Subjects
-from funnel.jetstream import EVENT_COUNT_HEADER, OutboundMessage
+from funnel.jetstream import EVENT_COUNT_HEADER, OutboundMessage, json_batches
 from funnel.observability import CORRELATION_HEADER
 
 
@@ -26,29 +23,6 @@ def request_key(correlation_id: str, body: bytes | bytearray) -> str:
     mistaken for a duplicate and silently dropped.
     """
     return f"{correlation_id}:{zlib.crc32(body):08x}"
-
-
-def _payloads(
-    events: list[dict[str, Any]], max_events: int, max_bytes: int
-) -> Iterator[tuple[list[dict[str, Any]], bytes]]:
-    """JSON arrays of consecutive events within both limits, each with its events.
-
-    Whole slices are serialized in one call (far cheaper than one call per event); a slice
-    over `max_bytes` is halved until it fits. An event over the limit on its own comes
-    alone, still over it: the caller refuses it.
-    """
-    for start in range(0, len(events), max_events):
-        pending = [events[start : start + max_events]]
-        while pending:
-            chunk = pending.pop()
-            payload = orjson.dumps(chunk)
-            if len(payload) <= max_bytes or len(chunk) == 1:
-                yield chunk, payload
-                continue
-            middle = len(chunk) // 2
-            # Last in, first out: push the second half first to keep the input order.
-            pending.append(chunk[middle:])
-            pending.append(chunk[:middle])
 
 
 class Batcher:
@@ -100,20 +74,21 @@ class Batcher:
     def _pack(self, source: Source, events: list[dict[str, Any]]) -> list[OutboundMessage]:
         subject = self._subjects.events(source)
         messages = []
-        for chunk, payload in _payloads(events, self._max_events, self.max_bytes):
-            if len(payload) > self.max_bytes:
-                self.oversized.append((chunk[0], len(payload) - 2))  # without the brackets
+        for batch in json_batches(events, max_items=self._max_events, max_bytes=self.max_bytes):
+            if len(batch.payload) > self.max_bytes:
+                # Without the brackets: the size of the event's own JSON.
+                self.oversized.append((batch.items[0], len(batch.payload) - 2))
                 continue
             number = self._numbers[source]
             self._numbers[source] = number + 1
             messages.append(
                 OutboundMessage(
                     subject=subject,
-                    payload=payload,
+                    payload=batch.payload,
                     msg_id=f"{self._key}:{source}:{number}",
                     headers={
                         CORRELATION_HEADER: self._correlation_id,
-                        EVENT_COUNT_HEADER: str(len(chunk)),
+                        EVENT_COUNT_HEADER: str(len(batch.items)),
                     },
                 )
             )

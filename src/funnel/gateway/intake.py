@@ -1,4 +1,4 @@
-"""Sorting a request's elements into valid events per source and rejected ones, chunk by chunk.
+"""Validating a request's elements chunk by chunk: valid events per source, and rejected ones.
 
 Validation is CPU-bound and holds the GIL (pydantic-core), so a worker thread would not let
 the event loop run any sooner; instead the elements are validated in chunks on the loop,
@@ -28,7 +28,7 @@ class Verdict:
     rejected: list[Rejected] = field(default_factory=list)
 
 
-async def sort_events(elements: list[object], *, chunk: int) -> AsyncIterator[Verdict]:
+async def validate_in_chunks(elements: list[object], *, chunk: int) -> AsyncIterator[Verdict]:
     """Validate every element on its own; one `Verdict` per `chunk` elements, in order."""
     for start in range(0, len(elements), chunk):
         if start:

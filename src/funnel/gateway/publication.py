@@ -6,7 +6,8 @@ for the last acks only, not for all of them after all the validation.
 """
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
+from typing import Any
 
 from funnel.jetstream import JetStreamError, OutboundMessage, Publisher, PublishError
 
@@ -16,16 +17,24 @@ class Publication:
 
     def __init__(self, publisher: Publisher) -> None:
         self._publisher = publisher
-        self._tasks: list[asyncio.Task[None]] = []
+        # Each task ends with how many messages it stored.
+        self._tasks: list[asyncio.Task[int]] = []
+        self._messages = 0
 
     @property
     def messages(self) -> int:
-        return len(self._tasks)
+        """How many messages the request published, once `finish` has returned."""
+        return self._messages
 
     def start(self, messages: Iterable[OutboundMessage]) -> None:
         """Begin publishing; the publisher bounds how many are in flight at once."""
         for message in messages:
-            self._tasks.append(asyncio.create_task(self._publisher.publish(message)))
+            self._tasks.append(asyncio.create_task(self._publish(message)))
+
+    def start_write(self, write: Coroutine[Any, Any, int]) -> None:
+        """Begin a write of its own (a dead letter) that ends with how many messages it
+        stored, or raises `PublishError` naming how many it did not."""
+        self._tasks.append(asyncio.create_task(write))
 
     async def finish(self) -> None:
         """Return once every message is acknowledged.
@@ -38,19 +47,36 @@ class Publication:
         except BaseException:
             self.cancel()
             raise
-        failed = [result for result in results if isinstance(result, BaseException)]
-        for error in failed:
-            if not isinstance(error, JetStreamError):
-                raise error  # a bug, not an outage: let it surface as one
-        if failed:
+        stored = failed = 0
+        full = False
+        first_error: JetStreamError | None = None
+        for result in results:
+            if isinstance(result, int):
+                stored += result
+                continue
+            if not isinstance(result, JetStreamError):
+                raise result  # a bug, not an outage: let it surface as one
+            first_error = first_error or result
+            if isinstance(result, PublishError):
+                failed += result.failed
+                stored += result.total - result.failed
+                full = full or result.full
+            else:
+                failed += 1
+        self._messages = stored + failed
+        if first_error is not None:
             raise PublishError(
-                f"{len(failed)} of {len(results)} messages not acknowledged: {failed[0]}",
-                failed=len(failed),
-                total=len(results),
-                full=any(isinstance(error, PublishError) and error.full for error in failed),
+                f"{failed} of {self._messages} messages not acknowledged: {first_error}",
+                failed=failed,
+                total=self._messages,
+                full=full,
             )
 
     def cancel(self) -> None:
         """Stop the publishes still running (the request is being abandoned)."""
         for task in self._tasks:
             task.cancel()
+
+    async def _publish(self, message: OutboundMessage) -> int:
+        await self._publisher.publish(message)
+        return 1

@@ -2,6 +2,7 @@
 
 from pydantic import Field
 
+from funnel.jetstream import MAX_BATCH_BYTES, MAX_BATCH_EVENTS
 from funnel.settings import NatsSettings, ServiceSettings
 
 _MIB = 1024 * 1024
@@ -20,13 +21,18 @@ class GatewaySettings(ServiceSettings, NatsSettings):
     max_events: int = Field(
         default=50_001, gt=0, description="webhooks with more elements are refused with 413"
     )
+    # The defaults are the one message limit (`funnel.jetstream.batch` says why); these may
+    # only lower it.
     batch_max_events: int = Field(
-        default=1_000, gt=0, le=1_000, description="events in one JetStream message at most"
+        default=MAX_BATCH_EVENTS,
+        gt=0,
+        le=MAX_BATCH_EVENTS,
+        description="events in one JetStream message at most",
     )
     batch_max_bytes: int = Field(
-        default=1 * _MIB,
+        default=MAX_BATCH_BYTES,
         ge=4096,
-        le=1 * _MIB,
+        le=MAX_BATCH_BYTES,
         description="JSON bytes of one JetStream message at most",
     )
     publish_concurrency: int = Field(

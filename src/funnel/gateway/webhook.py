@@ -28,11 +28,11 @@ from funnel.gateway.errors import (
     StreamFullError,
     WebhookError,
 )
-from funnel.gateway.intake import sort_events
+from funnel.gateway.intake import validate_in_chunks
 from funnel.gateway.metrics import UNKNOWN_SOURCE, GatewayMetrics
 from funnel.gateway.publication import Publication
 from funnel.gateway.settings import GatewaySettings
-from funnel.jetstream import Publisher, PublishError, RejectedInput
+from funnel.jetstream import DeadLetters, Publisher, PublishError
 from funnel.observability import Readiness, new_correlation_id
 
 _log = structlog.get_logger(__name__)
@@ -49,12 +49,14 @@ class Webhook:
         *,
         subjects: Subjects,
         publisher: Publisher,
+        dead_letters: DeadLetters,
         metrics: GatewayMetrics,
         readiness: Readiness,
     ) -> None:
         self._settings = settings
         self._subjects = subjects
         self._publisher = publisher
+        self._dead_letters = dead_letters
         self._metrics = metrics
         self._readiness = readiness
         self._intake_slots = asyncio.Semaphore(settings.intake_concurrency)
@@ -104,7 +106,9 @@ class Webhook:
                 )
                 key = request_key(correlation_id, body)
                 del body
-                accepted, rejected = await self._sort(elements, correlation_id, key, publication)
+                accepted, rejected = await self._validate_and_start_publishing(
+                    elements, correlation_id, key, publication
+                )
                 del elements
             await self._finish(publication, accepted)
         except BaseException:
@@ -126,11 +130,12 @@ class Webhook:
             max_errors=settings.max_errors_in_answer,
         )
 
-    async def _sort(
+    async def _validate_and_start_publishing(
         self, elements: list[object], correlation_id: str, key: str, publication: Publication
     ) -> tuple[Counter[Source], list[Rejected]]:
-        """Validate the elements, publishing each batch as soon as it is full; the valid
-        events' count by source and the rejected elements."""
+        """Validate the elements and start publishing them into `publication`: each batch as
+        soon as it is full, then the rest and the dead letter (`_finish` awaits the acks).
+        Returns the valid events' count by source and the rejected elements."""
         settings = self._settings
         batcher = Batcher(
             subjects=self._subjects,
@@ -141,7 +146,7 @@ class Webhook:
         )
         accepted: Counter[Source] = Counter()
         rejected: list[Rejected] = []
-        async for verdict in sort_events(elements, chunk=settings.validation_chunk_events):
+        async for verdict in validate_in_chunks(elements, chunk=settings.validation_chunk_events):
             for source, events in verdict.valid.items():
                 accepted[source] += len(events)
                 publication.start(batcher.add(source, events))
@@ -152,8 +157,10 @@ class Webhook:
                 [*rejected, *_oversized(batcher, elements, accepted)], key=lambda r: r.index
             )
         if rejected:
-            letter = RejectedInput(rejected, correlation_id, msg_id=f"{key}:rejected")
-            publication.start(letter.messages(self._subjects.dlq_gateway))
+            letter = self._dead_letters.reject(
+                rejected, correlation_id=correlation_id, msg_id=f"{key}:rejected"
+            )
+            publication.start_write(letter)
         self._count_verdict(accepted, rejected)
         return accepted, rejected
 

@@ -1,19 +1,12 @@
 """Funnel's wrapper over nats-py: connection, stream and consumer declarations, `Publisher`,
-`PullConsumer`, dead letters, and one error tree. Services never use nats-py directly.
+`PullConsumer`, dead letters, and one error tree. Nothing else in Funnel imports nats-py; the
+modules here reach it through `JetStreamConnection`'s public methods.
 """
 
 from funnel.jetstream.batch import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, JsonBatch, json_batches
 from funnel.jetstream.connection import ConnectionState, JetStreamConnection
 from funnel.jetstream.consumer import ConsumerState, PullConsumer
-from funnel.jetstream.deadletter import (
-    DeadLetter,
-    DeadLetterKind,
-    RejectedInput,
-    Rejection,
-    Undeliverable,
-    dead_letter,
-    read_dead_letter,
-)
+from funnel.jetstream.deadletter import GATEWAY_ORIGIN, DeadLetterKind, DeadLetters, Rejection
 from funnel.jetstream.declare import declare_streams
 from funnel.jetstream.durable import (
     ConsumerStatus,
@@ -46,6 +39,7 @@ from funnel.jetstream.message import (
 from funnel.jetstream.periodic import periodically
 from funnel.jetstream.publisher import Publisher
 from funnel.jetstream.stored import StoredMessage, delete_message, get_message, read_messages
+from funnel.jetstream.stored_letter import DeadLetter, read_dead_letter
 from funnel.jetstream.stream import (
     StreamConfig,
     StreamStatus,
@@ -60,6 +54,7 @@ from funnel.jetstream.stream import (
 
 __all__ = [
     "EVENT_COUNT_HEADER",
+    "GATEWAY_ORIGIN",
     "MAX_BATCH_BYTES",
     "MAX_BATCH_EVENTS",
     "MSG_ID_HEADER",
@@ -72,6 +67,7 @@ __all__ = [
     "ConsumerStatus",
     "DeadLetter",
     "DeadLetterKind",
+    "DeadLetters",
     "Delivery",
     "Failed",
     "JetStreamConnection",
@@ -84,7 +80,6 @@ __all__ = [
     "PublishError",
     "Publisher",
     "PullConsumer",
-    "RejectedInput",
     "Rejection",
     "RequestTimeoutError",
     "ServerRejectedError",
@@ -94,11 +89,9 @@ __all__ = [
     "StreamNotFoundError",
     "StreamStatus",
     "TransientError",
-    "Undeliverable",
     "check_consumer",
     "check_stream",
     "consumer_info",
-    "dead_letter",
     "dead_letter_stream",
     "declare_streams",
     "delete_message",

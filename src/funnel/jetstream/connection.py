@@ -1,38 +1,28 @@
 """One NATS connection with JetStream, as an async context manager.
 
-Entering connects (retrying with exponential backoff, `max_connect_attempts` times or
-forever); once connected the client reconnects forever with capped, jittered backoff and logs
+Entering connects (`connect.connect_client`: retrying with exponential backoff,
+`max_connect_attempts` times or forever; then reconnecting forever), and the connection logs
 every disconnect and reconnect. Leaving drains: subscriptions stop, buffered publishes flush,
-then the socket closes. Publishing during a short outage is buffered by the client (up to
-`_PENDING_BYTES`), so a reconnect within the publish timeout loses nothing.
+then the socket closes. The modules of this package reach JetStream through its public
+methods, which translate nats-py's errors.
 
 Given a registry, the connection keeps `funnel_nats_connected` there: 1 while connected, 0
 from a disconnect until the reconnect, and after closing; the NatsUnreachable alert reads it.
 """
 
-import asyncio
-import random
 from enum import Enum
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Final, Self
 
-import nats
 import nats.errors
+import nats.js.errors
 import structlog
 from nats.aio.client import Client
-from nats.aio.client import Server as _Server
-from nats.js import JetStreamContext
+from nats.js import JetStreamContext, api
 from nats.js.manager import JetStreamManager
 from prometheus_client import CollectorRegistry, Gauge
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_never,
-    wait_exponential,
-    wait_random,
-)
 
+from funnel.jetstream.connect import connect_client
 from funnel.jetstream.errors import (
     ConnectionClosedError,
     JetStreamError,
@@ -42,11 +32,8 @@ from funnel.jetstream.errors import (
 
 _log = structlog.get_logger(__name__)
 
-# Batches are ~600 KB and the gateway keeps dozens in flight: the client's default 2 MiB
-# write buffer would force a flush every few messages and refuse publishes while reconnecting.
-_PENDING_BYTES: Final = 64 * 1024 * 1024
-_PING_INTERVAL: Final = 20  # seconds; a dead server is noticed within ~3 pings
 _REQUEST_TIMEOUT: Final = 5.0  # seconds, for JetStream API requests (not publishes)
+_STREAM_NAME_IN_USE: Final = 10058  # exists with a different configuration
 
 
 class ConnectionState(Enum):
@@ -107,10 +94,22 @@ class JetStreamConnection:
             raise JetStreamError(f"connection {self.name!r} is {self._state.value}; open it once")
         self._state = ConnectionState.CONNECTING
         try:
-            self._client = await self._connect_with_retry()
+            self._client = await connect_client(
+                self.url,
+                self.name,
+                connect_timeout=self._connect_timeout,
+                max_attempts=self._max_connect_attempts,
+                reconnect_wait_max=self._reconnect_wait_max,
+                drain_timeout=self._drain_timeout,
+                error_cb=self._on_error,
+                disconnected_cb=self._on_disconnected,
+                reconnected_cb=self._on_reconnected,
+                last_error=lambda: self._last_error,
+            )
         except BaseException:
             self._state = ConnectionState.CLOSED
             raise
+        self._last_error = None
         self._js = self._client.jetstream(timeout=_REQUEST_TIMEOUT)
         self._state = ConnectionState.OPEN
         self._set_connected(True)
@@ -153,7 +152,63 @@ class JetStreamConnection:
         with translated("JetStream account info"):
             await self._manager.account_info()
 
-    # --- package-private access for streams, Publisher and PullConsumer -------------------
+    # --- the JetStream calls of this package's modules, nats-py errors translated ----------
+
+    async def publish(
+        self, subject: str, payload: bytes, *, headers: dict[str, str], ack_timeout: float
+    ) -> None:
+        """Publish and wait up to `ack_timeout` seconds for JetStream's ack (one attempt)."""
+        with translated(f"publish to {subject}"):
+            await self._jetstream.publish(subject, payload, timeout=ack_timeout, headers=headers)
+
+    async def bind(self, stream: str, consumer: str) -> JetStreamContext.PullSubscription:
+        """A pull subscription on an existing consumer of `stream`."""
+        with translated(f"bind to consumer {consumer} of {stream}"):
+            return await self._jetstream.pull_subscribe_bind(consumer=consumer, stream=stream)
+
+    async def declare_stream(self, config: api.StreamConfig) -> None:
+        """Create the stream, or update it to `config` when it exists with other settings."""
+        with translated(f"declare stream {config.name}"):
+            try:
+                await self._manager.add_stream(config)
+            except nats.js.errors.BadRequestError as exc:
+                if exc.err_code != _STREAM_NAME_IN_USE:
+                    raise
+                await self._manager.update_stream(config)
+
+    async def stream_info(self, stream: str, *, subjects: str | None = None) -> api.StreamInfo:
+        """The stream's state, with per-subject counts of the subjects matching `subjects`."""
+        with translated(f"stream info {stream}"):
+            return await self._manager.stream_info(stream, subjects_filter=subjects)
+
+    async def delete_stream(self, stream: str) -> None:
+        with translated(f"delete stream {stream}"):
+            await self._manager.delete_stream(stream)
+
+    async def add_consumer(self, stream: str, config: api.ConsumerConfig) -> api.ConsumerInfo:
+        """Create a consumer (a durable one with the same name is updated to `config`); an
+        ephemeral one reads the stream."""
+        durable = config.durable_name
+        action = f"declare consumer {durable} on" if durable else "read stream"
+        with translated(f"{action} {stream}"):
+            return await self._manager.add_consumer(stream, config)
+
+    async def consumer_info(self, stream: str, consumer: str) -> api.ConsumerInfo:
+        with translated(f"consumer info {stream}/{consumer}"):
+            info: api.ConsumerInfo = await self._manager.consumer_info(stream, consumer)
+        return info
+
+    async def delete_consumer(self, stream: str, consumer: str) -> None:
+        with translated(f"delete consumer {stream}/{consumer}"):
+            await self._manager.delete_consumer(stream, consumer)
+
+    async def get_message(self, stream: str, sequence: int) -> api.RawStreamMsg:
+        with translated(f"get message {sequence} of {stream}"):
+            return await self._manager.get_msg(stream, sequence)
+
+    async def delete_message(self, stream: str, sequence: int) -> None:
+        with translated(f"delete message {sequence} of {stream}"):
+            await self._manager.delete_msg(stream, sequence)
 
     @property
     def _jetstream(self) -> JetStreamContext:
@@ -165,74 +220,12 @@ class JetStreamConnection:
     def _manager(self) -> JetStreamManager:
         return self._jetstream._jsm
 
-    @property
-    def _nats(self) -> Client:
-        return self._require_client()
-
     def _require_client(self) -> Client:
         if self._state is ConnectionState.CLOSED:
             raise ConnectionClosedError(f"connection {self.name!r} is closed")
         if self._state is not ConnectionState.OPEN or self._client is None:
             raise NotConnectedError(f"connection {self.name!r} is not open; use `async with`")
         return self._client
-
-    # --- connecting ------------------------------------------------------------------------
-
-    async def _connect_with_retry(self) -> Client:
-        stop = (
-            stop_never
-            if self._max_connect_attempts is None
-            else stop_after_attempt(self._max_connect_attempts)
-        )
-        retrying = AsyncRetrying(
-            stop=stop,
-            wait=wait_exponential(multiplier=0.2, max=self._reconnect_wait_max)
-            + wait_random(0, 0.2),
-            retry=retry_if_exception_type(NotConnectedError),
-            reraise=True,
-        )
-        async for attempt in retrying:
-            with attempt:
-                return await self._connect_once(attempt.retry_state.attempt_number)
-        raise AssertionError("unreachable: tenacity re-raises the last error")
-
-    async def _connect_once(self, attempt: int) -> Client:
-        client = Client()
-        try:
-            # The client's own connect loop retries forever (max_reconnect_attempts=-1, so
-            # reconnects never give up later); the timeout bounds this one attempt.
-            await asyncio.wait_for(
-                client.connect(
-                    self.url,
-                    name=self.name,
-                    connect_timeout=max(1, int(self._connect_timeout)),
-                    reconnect_time_wait=1,
-                    max_reconnect_attempts=-1,
-                    reconnect_to_server_handler=self._reconnect_delay,
-                    ping_interval=_PING_INTERVAL,
-                    pending_size=_PENDING_BYTES,
-                    drain_timeout=max(1, int(self._drain_timeout)),
-                    error_cb=self._on_error,
-                    disconnected_cb=self._on_disconnected,
-                    reconnected_cb=self._on_reconnected,
-                ),
-                self._connect_timeout,
-            )
-        except (TimeoutError, nats.errors.Error, OSError) as exc:
-            await client.close()
-            reason = self._last_error or str(exc) or type(exc).__name__
-            _log.warning("nats_connect_failed", url=self.url, attempt=attempt, error=reason)
-            raise NotConnectedError(f"cannot connect to NATS at {self.url}: {reason}") from exc
-        self._last_error = None
-        return client
-
-    def _reconnect_delay(
-        self, servers: list[_Server], _info: dict[str, Any]
-    ) -> tuple[_Server | None, float]:
-        """Capped exponential backoff with jitter, from the server's failed-attempt count."""
-        attempts = min((server.reconnects for server in servers), default=0)
-        delay = min(self._reconnect_wait_max, 0.1 * 2**attempts)
-        return None, delay * random.uniform(0.5, 1.0)
 
     async def _on_error(self, exc: Exception) -> None:
         self._last_error = str(exc) or type(exc).__name__

@@ -18,23 +18,25 @@ Body of "undeliverable": the original message body, byte for byte, so replay rep
 as is. Body of "rejected-input": a JSON array with one entry per rejected webhook event,
 `{"index": i, "eventId": "..." | null, "errors": [{"path": ..., "message": ...}], "event": raw}`,
 where `index` is the event's position in its request. The gateway dead-letters only the
-rejected events of a request, one message for all of them (split past 1,000 events or
-~1 MB), so a 50,000-event request with one bad event costs one small message. An event no
+rejected events of a request, one message for all of them (split past the one message limit
+of `batch`), so a 50,000-event request with one bad event costs one small message. An event no
 message could hold is kept as the fields that name it and a `notKept` note of its size.
 """
 
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal, Protocol
 
 import orjson
+import structlog
 
 from funnel.jetstream.batch import MAX_BATCH_BYTES, json_batches
+from funnel.jetstream.errors import PublishError
 from funnel.jetstream.message import EVENT_COUNT_HEADER, Delivery, OutboundMessage
 from funnel.jetstream.publisher import Publisher
-from funnel.jetstream.stored import StoredMessage
-from funnel.observability import CORRELATION_HEADER
+from funnel.observability import CORRELATION_HEADER, bound_correlation_id
+
+_log = structlog.get_logger(__name__)
 
 KIND_HEADER: Final = "Funnel-Dead-Letter"
 ORIGIN_HEADER: Final = "Funnel-Origin"
@@ -45,6 +47,7 @@ ORIGINAL_MSG_ID_HEADER: Final = "Funnel-Original-Msg-Id"
 DELIVERIES_HEADER: Final = "Funnel-Deliveries"
 
 DeadLetterKind = Literal["rejected-input", "undeliverable"]
+GATEWAY_ORIGIN: Final = "gateway"
 
 _MAX_ERROR_CHARS: Final = 1000
 # What a rejected-input letter keeps of an event too large for any message.
@@ -68,47 +71,69 @@ class Rejection(Protocol):
     def errors(self) -> Sequence[Any]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class RejectedInput:
-    """The rejected events of one webhook request; `msg_id` is unique per request."""
+class DeadLetters:
+    """The one way Funnel writes dead letters: `origin`'s letters, stored on `subject`.
 
-    rejected: Sequence[Rejection]
-    correlation_id: str | None
-    msg_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    origin: str = "gateway"
+    `origin` is who gives up: "gateway", or a consumer such as "fb-collector" (its subject
+    is `dlq.<origin>`). Every letter is published with retries, acknowledged, and logged as
+    `dead_lettered` (or `dead_letter_failed`) with the correlation id of its data.
+    """
 
-    def messages(self, subject: str) -> Iterator[OutboundMessage]:
-        entries = [_encode_rejection(rejection) for rejection in self.rejected]
-        for number, batch in enumerate(json_batches(entries)):
-            count = len(batch.items)
-            yield OutboundMessage(
-                subject=subject,
+    def __init__(self, publisher: Publisher, *, subject: str, origin: str) -> None:
+        self._publisher = publisher
+        self.subject = subject
+        self.origin = origin
+
+    async def reject(
+        self,
+        rejected: Sequence[Rejection],
+        *,
+        correlation_id: str | None,
+        msg_id: str | None = None,
+    ) -> int:
+        """Store rejected events (of one request, or one message) as one "rejected-input"
+        letter, split past the message limit; returns how many messages it took.
+
+        `msg_id` must be the same when the same events are rejected again (a retried
+        request, a redelivered message), so JetStream drops the repeat; raises `PublishError`.
+        """
+        entries = [orjson.Fragment(_encode_rejection(rejection)) for rejection in rejected]
+        key = msg_id if msg_id is not None else uuid.uuid4().hex
+        messages = [
+            OutboundMessage(
+                subject=self.subject,
                 payload=batch.payload,
-                msg_id=f"{self.msg_id}.dlq.{number}",
+                msg_id=f"{key}.dlq.{number}",
                 headers=_headers(
                     kind="rejected-input",
                     origin=self.origin,
-                    error=f"{count} event(s) failed validation",
-                    correlation_id=self.correlation_id,
-                    event_count=count,
+                    error=f"{len(batch.items)} event(s) failed validation",
+                    correlation_id=correlation_id,
+                    event_count=len(batch.items),
                 ),
             )
+            for number, batch in enumerate(json_batches(entries))
+        ]
+        first = rejected[0] if rejected else None
+        reason = first.errors[0] if first is not None and first.errors else None
+        await self._write(
+            messages,
+            correlation_id,
+            kind="rejected-input",
+            count=len(rejected),
+            event_id=first.event_id if first is not None else None,
+            error=f"{reason.path}: {reason.message}" if reason is not None else "",
+            msg_id=key,
+        )
+        return len(messages)
 
-
-@dataclass(frozen=True, slots=True)
-class Undeliverable:
-    """A delivery a consumer gave up on (poison, or `max_deliver` reached), with the reason."""
-
-    delivery: Delivery
-    consumer: str
-    error: str
-
-    def messages(self, subject: str) -> Iterator[OutboundMessage]:
-        delivery = self.delivery
+    async def give_up(self, delivery: Delivery, error: str) -> None:
+        """Store a delivery a consumer gives up on (poison, or `max_deliver` reached) as an
+        "undeliverable" letter holding its body byte for byte; raises `PublishError`."""
         headers = _headers(
             kind="undeliverable",
-            origin=self.consumer,
-            error=self.error,
+            origin=self.origin,
+            error=error,
             correlation_id=delivery.correlation_id,
             event_count=delivery.event_count,
         )
@@ -117,77 +142,41 @@ class Undeliverable:
         headers[DELIVERIES_HEADER] = str(delivery.num_delivered)
         if delivery.msg_id is not None:
             headers[ORIGINAL_MSG_ID_HEADER] = delivery.msg_id
-        yield OutboundMessage(
-            subject=subject,
-            payload=delivery.data,
-            # The same message given up twice (a crash between dead-lettering and term)
-            # gets the same id, and the duplicate window drops the second letter.
-            msg_id=f"dlq.{self.consumer}.{delivery.stream_sequence}",
-            headers=headers,
+        # The same message given up twice (a crash between dead-lettering and term) gets the
+        # same id, and the duplicate window drops the second letter.
+        msg_id = f"dlq.{self.origin}.{delivery.stream_sequence}"
+        message = OutboundMessage(
+            subject=self.subject, payload=delivery.data, msg_id=msg_id, headers=headers
+        )
+        await self._write(
+            [message],
+            delivery.correlation_id,
+            kind="undeliverable",
+            count=delivery.event_count,
+            subject=delivery.subject,
+            error=error,
+            msg_id=msg_id,
         )
 
-
-async def dead_letter(
-    publisher: Publisher, subject: str, letter: RejectedInput | Undeliverable
-) -> None:
-    """Store `letter` on the dead-letter `subject`; raises `PublishError` if not stored."""
-    await publisher.publish_all(letter.messages(subject))
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    """A stored dead letter, read back from the stream."""
-
-    sequence: int
-    subject: str
-    stored: StoredMessage
-    kind: DeadLetterKind
-    origin: str
-    error: str
-    correlation_id: str | None
-    event_count: int | None
-    original_subject: str | None
-    original_sequence: int | None
-    deliveries: int | None
-
-    @property
-    def body(self) -> bytes:
-        return self.stored.data
-
-    def rejected_entries(self) -> list[dict[str, Any]]:
-        """The entries of a "rejected-input" letter (index, eventId, errors, event)."""
-        if self.kind != "rejected-input":
-            raise ValueError(f"dead letter {self.sequence} is {self.kind}, not rejected-input")
-        entries = orjson.loads(self.body)
-        if not isinstance(entries, list):
-            raise ValueError(f"dead letter {self.sequence}: body is not a JSON array")
-        return [entry for entry in entries if isinstance(entry, dict)]
-
-
-def read_dead_letter(stored: StoredMessage) -> DeadLetter:
-    """Interpret a stored message of the dead-letter stream; raises ValueError if foreign."""
-    headers = stored.headers
-    kind: DeadLetterKind
-    match headers.get(KIND_HEADER):
-        case "rejected-input":
-            kind = "rejected-input"
-        case "undeliverable":
-            kind = "undeliverable"
-        case _:
-            raise ValueError(f"message {stored.sequence} is not a Funnel dead letter")
-    return DeadLetter(
-        sequence=stored.sequence,
-        subject=stored.subject,
-        stored=stored,
-        kind=kind,
-        origin=headers.get(ORIGIN_HEADER, "unknown"),
-        error=headers.get(ERROR_HEADER, ""),
-        correlation_id=headers.get(CORRELATION_HEADER),
-        event_count=_int_or_none(headers.get(EVENT_COUNT_HEADER)),
-        original_subject=headers.get(ORIGINAL_SUBJECT_HEADER),
-        original_sequence=_int_or_none(headers.get(ORIGINAL_SEQUENCE_HEADER)),
-        deliveries=_int_or_none(headers.get(DELIVERIES_HEADER)),
-    )
+    async def _write(
+        self,
+        messages: list[OutboundMessage],
+        correlation_id: str | None,
+        *,
+        kind: DeadLetterKind,
+        **fields: object,
+    ) -> None:
+        with bound_correlation_id(correlation_id):
+            try:
+                await self._publisher.publish_all(messages)
+            except PublishError as exc:
+                failure = fields | {"error": str(exc)}
+                _log.error("dead_letter_failed", origin=self.origin, kind=kind, **failure)
+                raise
+            # A client's invalid input is routine at the gateway (the publisher corrupts ~10%
+            # of its requests); a service giving up on data it was handed is not.
+            log = _log.info if self.origin == GATEWAY_ORIGIN else _log.warning
+            log("dead_lettered", origin=self.origin, kind=kind, **fields)
 
 
 def _headers(
@@ -260,7 +249,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Mapping):
         return dict(value)
     raise TypeError(f"cannot put {type(value).__name__} in a dead letter")
-
-
-def _int_or_none(value: str | None) -> int | None:
-    return int(value) if value is not None and value.isdigit() else None

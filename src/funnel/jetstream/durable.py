@@ -10,7 +10,7 @@ from typing import Final
 from nats.js import api
 
 from funnel.jetstream.connection import JetStreamConnection
-from funnel.jetstream.errors import ConsumerNotFoundError, translated
+from funnel.jetstream.errors import ConsumerNotFoundError
 
 DEFAULT_MAX_ACK_PENDING: Final = 1000
 
@@ -55,8 +55,7 @@ async def ensure_consumer(
         filter_subject=filter_subject,
         replay_policy=api.ReplayPolicy.INSTANT,
     )
-    with translated(f"declare consumer {durable} on {stream}"):
-        await conn._manager.add_consumer(stream, config)
+    await conn.add_consumer(stream, config)
 
 
 async def create_consumer_if_missing(
@@ -72,8 +71,7 @@ async def create_consumer_if_missing(
 
 async def consumer_info(conn: JetStreamConnection, stream: str, durable: str) -> ConsumerStatus:
     """The durable's counters; raises `ConsumerNotFoundError` / `StreamNotFoundError`."""
-    with translated(f"consumer info {stream}/{durable}"):
-        info = await conn._manager.consumer_info(stream, durable)
+    info = await conn.consumer_info(stream, durable)
     return ConsumerStatus(
         stream=stream,
         durable=durable,

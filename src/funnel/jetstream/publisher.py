@@ -7,10 +7,18 @@ bounds the messages in flight across all concurrent callers.
 """
 
 import asyncio
+import functools
 from collections.abc import Iterable
 from typing import Final
 
 import structlog
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from funnel.jetstream.connection import JetStreamConnection
 from funnel.jetstream.errors import (
@@ -21,7 +29,6 @@ from funnel.jetstream.errors import (
     PublishError,
     RequestTimeoutError,
     StreamFullError,
-    translated,
 )
 from funnel.jetstream.message import OutboundMessage
 
@@ -31,11 +38,22 @@ _RETRY_PAUSE: Final = 0.1  # seconds before the 2nd attempt, doubled after each
 _RETRY_PAUSE_MAX: Final = 2.0
 
 
-def _is_retryable(exc: JetStreamError) -> bool:
+def _is_retryable(exc: BaseException) -> bool:
     """Timeouts and outages may clear up; a closed connection or a refusal will not."""
     if isinstance(exc, ConnectionClosedError):
         return False
     return isinstance(exc, RequestTimeoutError | NoRespondersError | NotConnectedError)
+
+
+def _log_retry(message: OutboundMessage, state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    _log.warning(
+        "publish_retry",
+        subject=message.subject,
+        msg_id=message.msg_id,
+        attempt=state.attempt_number,
+        error=str(error),
+    )
 
 
 class Publisher:
@@ -105,34 +123,23 @@ class Publisher:
 
     async def _publish_with_retry(self, message: OutboundMessage) -> JetStreamError | None:
         """None once acknowledged; otherwise the last error, after the retries it deserves."""
-        pause = _RETRY_PAUSE
-        error: JetStreamError | None = None
-        for attempt in range(1, self._attempts + 1):
-            try:
-                await self._publish_once(message)
-            except JetStreamError as exc:
-                error = exc
-            else:
-                return None
-            if not _is_retryable(error) or attempt == self._attempts:
-                break
-            _log.warning(
-                "publish_retry",
-                subject=message.subject,
-                msg_id=message.msg_id,
-                attempt=attempt,
-                error=str(error),
-            )
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, _RETRY_PAUSE_MAX)
-        return error
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(_is_retryable),
+            stop=stop_after_attempt(self._attempts),
+            wait=wait_exponential(multiplier=_RETRY_PAUSE, max=_RETRY_PAUSE_MAX),
+            before_sleep=functools.partial(_log_retry, message),
+            reraise=True,
+        )
+        try:
+            await retrying(self._publish_once, message)
+        except JetStreamError as exc:
+            return exc
+        return None
 
     async def _publish_once(self, message: OutboundMessage) -> None:
-        js = self._conn._jetstream
-        with translated(f"publish to {message.subject}"):
-            await js.publish(
-                message.subject,
-                message.payload,
-                timeout=self._ack_timeout,
-                headers=message.wire_headers(),
-            )
+        await self._conn.publish(
+            message.subject,
+            message.payload,
+            headers=message.wire_headers(),
+            ack_timeout=self._ack_timeout,
+        )

@@ -1,4 +1,5 @@
-"""Settling delivered messages with JetStream: ack, nak (optionally delayed), term.
+"""Settling delivered messages with JetStream: ack, nak (optionally delayed), term; and
+`Settlement`, which settles each message of a handled batch by what became of it.
 
 A settlement is a plain publish into the client's buffer, not a request: nothing waits for
 the server. One that cannot be sent is logged, and the message comes back after `ack_wait`,
@@ -13,8 +14,12 @@ import structlog
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from funnel.jetstream.errors import JetStreamError, translated
+from funnel.jetstream.deadletter import DeadLetters
+from funnel.jetstream.errors import JetStreamError, PublishError, TransientError, translated
+from funnel.jetstream.handler import BatchHandler, ConsumerObserver
 from funnel.jetstream.message import Delivery
+from funnel.jetstream.periodic import periodically
+from funnel.observability import bound_correlation_id
 
 _log = structlog.get_logger(__name__)
 
@@ -84,3 +89,98 @@ async def _settle(
             await send()
     except JetStreamError as exc:
         _log.warning("settle_failed", consumer=consumer, action=action, error=str(exc))
+
+
+class Settlement:
+    """Runs the handler over a fetched batch and settles every message of it.
+
+    While the handler runs, the batch is marked in progress every `progress_interval`
+    seconds. Then what it finished is acked and what it returned as `Failed` (poison) is
+    dead-lettered and termed. If it raised, the whole batch is nak'ed with `nak_delay`,
+    except deliveries already tried `max_deliver` times, which are dead-lettered and termed.
+    A dead letter that cannot be stored means a nak instead: nothing is termed unkept.
+    """
+
+    def __init__(
+        self,
+        *,
+        durable: str,
+        handler: BatchHandler,
+        dead_letters: DeadLetters,
+        observer: ConsumerObserver,
+        nak_delay: float,
+        max_deliver: int,
+        progress_interval: float,
+    ) -> None:
+        self._durable = durable
+        self._handler = handler
+        self._dead_letters = dead_letters
+        self._observer = observer
+        self._nak_delay = nak_delay
+        self.max_deliver = max_deliver
+        self._progress_interval = progress_interval
+
+    async def handle(self, received: list[Received]) -> None:
+        deliveries = [item.delivery for item in received]
+        still_working = functools.partial(in_progress, received, self._durable)
+        try:
+            async with periodically(still_working, self._progress_interval):
+                failed = await self._handler(deliveries)
+        except Exception as exc:  # the handler's failure is data for the retry decision
+            await self._retry_later(received, exc)
+            return
+        poison = {item.delivery.stream_sequence: item.error for item in failed}
+        done: list[Received] = []
+        for item in received:
+            error = poison.get(item.delivery.stream_sequence)
+            if error is None:
+                done.append(item)
+            else:
+                await self._give_up(item, error)
+        await ack(done, self._durable)
+        if done:
+            self._observer.on_acked([item.delivery for item in done])
+
+    async def _retry_later(self, received: list[Received], exc: Exception) -> None:
+        error = str(exc) or type(exc).__name__
+        retry: list[Received] = []
+        for item in received:
+            if item.delivery.num_delivered >= self.max_deliver:
+                await self._give_up(item, f"failed {item.delivery.num_delivered} times: {error}")
+            else:
+                retry.append(item)
+        if not retry:
+            return
+        deliveries = [item.delivery for item in retry]
+        correlation_ids = sorted({d.correlation_id for d in deliveries if d.correlation_id})
+        if isinstance(exc, TransientError):
+            _log.warning(
+                "batch_retry",
+                consumer=self._durable,
+                count=len(retry),
+                error=error,
+                correlation_ids=correlation_ids,
+            )
+        else:
+            _log.error(
+                "batch_failed",
+                consumer=self._durable,
+                count=len(retry),
+                error=error,
+                correlation_ids=correlation_ids,
+                exc_info=exc,
+            )
+        await nak(retry, self._durable, self._nak_delay)
+        self._observer.on_nak(deliveries, error)
+
+    async def _give_up(self, item: Received, error: str) -> None:
+        """Dead-letter then term; if the dead letter cannot be stored, retry later instead."""
+        delivery = item.delivery
+        with bound_correlation_id(delivery.correlation_id):
+            try:
+                await self._dead_letters.give_up(delivery, error)
+            except PublishError:
+                await nak([item], self._durable, self._nak_delay)
+                return
+            await term(item, self._durable)
+        self._observer.on_dead_letter(delivery, error)

@@ -36,7 +36,6 @@ async def read_messages(
     conn: JetStreamConnection, stream: str, subject: str | None = None
 ) -> AsyncGenerator[StoredMessage, None]:
     """Every message of `stream` (on `subject`, wildcards allowed), oldest first."""
-    manager = conn._manager
     config = api.ConsumerConfig(
         deliver_policy=api.DeliverPolicy.ALL,
         ack_policy=api.AckPolicy.NONE,
@@ -44,14 +43,12 @@ async def read_messages(
         inactive_threshold=_READER_IDLE_LIMIT,
         mem_storage=True,
     )
-    with translated(f"read stream {stream}"):
-        reader = await manager.add_consumer(stream, config)
+    reader = await conn.add_consumer(stream, config)
     try:
         remaining = reader.num_pending or 0
         if remaining == 0:
             return
-        with translated(f"read stream {stream}"):
-            sub = await conn._jetstream.pull_subscribe_bind(consumer=reader.name, stream=stream)
+        sub = await conn.bind(stream, reader.name)
         while remaining > 0:
             with translated(f"read stream {stream}"):
                 msgs = await sub.fetch(min(_READ_BATCH, remaining), timeout=_READ_TIMEOUT)
@@ -69,14 +66,13 @@ async def read_messages(
         with contextlib.suppress(JetStreamError), translated("stop reading"):
             await sub.unsubscribe()
     finally:
-        with contextlib.suppress(JetStreamError), translated("remove reader"):
-            await manager.delete_consumer(stream, reader.name)
+        with contextlib.suppress(JetStreamError):
+            await conn.delete_consumer(stream, reader.name)
 
 
 async def get_message(conn: JetStreamConnection, stream: str, sequence: int) -> StoredMessage:
     """The message at `sequence`; raises `MessageNotFoundError` when there is none."""
-    with translated(f"get message {sequence} of {stream}"):
-        raw = await conn._manager.get_msg(stream, sequence)
+    raw = await conn.get_message(stream, sequence)
     return StoredMessage(
         stream=stream,
         sequence=raw.seq or sequence,
@@ -89,5 +85,4 @@ async def get_message(conn: JetStreamConnection, stream: str, sequence: int) -> 
 
 async def delete_message(conn: JetStreamConnection, stream: str, sequence: int) -> None:
     """Remove the message at `sequence`; raises `MessageNotFoundError` when there is none."""
-    with translated(f"delete message {sequence} of {stream}"):
-        await conn._manager.delete_msg(stream, sequence)
+    await conn.delete_message(stream, sequence)

@@ -8,20 +8,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-import nats.js.errors
 from nats.js import api
 
 from funnel.events.source import SOURCES
 from funnel.events.subjects import Subjects
 from funnel.jetstream.connection import JetStreamConnection
-from funnel.jetstream.errors import StreamNotFoundError, translated
+from funnel.jetstream.errors import StreamNotFoundError
 
 DEFAULT_DUPLICATE_WINDOW: Final = 120.0  # seconds: a retried publish within it is dropped
 DEAD_LETTER_MAX_AGE: Final = 30 * 24 * 3600.0
-# Batches are at most 1 MB of events; headers and JSON framing need a little more.
+# Batches are at most `batch.MAX_BATCH_BYTES` of events; the headers need a little more.
 MAX_MESSAGE_BYTES: Final = 2 * 1024 * 1024
-
-_STREAM_NAME_IN_USE: Final = 10058  # exists with a different configuration
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +117,7 @@ async def stream_status(
     """The stream's message and byte counts, and per-subject counts of the subjects matching
     the `subjects` filter (the server lists every matching subject: keep it to small streams).
     Raises `StreamNotFoundError` when it is absent."""
-    with translated(f"stream info {stream}"):
-        info = await conn._manager.stream_info(stream, subjects_filter=subjects)
+    info = await conn.stream_info(stream, subjects=subjects)
     state = info.state
     return StreamStatus(
         stream=stream,
@@ -133,22 +129,13 @@ async def stream_status(
 
 async def ensure_stream(conn: JetStreamConnection, config: StreamConfig) -> None:
     """Create the stream, or update it to `config` when it exists with other settings."""
-    declared = config._to_nats()
-    manager = conn._manager
-    with translated(f"declare stream {config.name}"):
-        try:
-            await manager.add_stream(declared)
-        except nats.js.errors.BadRequestError as exc:
-            if exc.err_code != _STREAM_NAME_IN_USE:
-                raise
-            await manager.update_stream(declared)
+    await conn.declare_stream(config._to_nats())
 
 
 async def stream_exists(conn: JetStreamConnection, stream: str) -> bool:
     """Whether the stream exists; other failures (no connection, ...) raise."""
     try:
-        with translated(f"stream info {stream}"):
-            await conn._manager.stream_info(stream)
+        await conn.stream_info(stream)
     except StreamNotFoundError:
         return False
     return True
@@ -156,8 +143,7 @@ async def stream_exists(conn: JetStreamConnection, stream: str) -> bool:
 
 async def delete_stream(conn: JetStreamConnection, stream: str) -> None:
     """Delete the stream and everything in it; raises `StreamNotFoundError` if absent."""
-    with translated(f"delete stream {stream}"):
-        await conn._manager.delete_stream(stream)
+    await conn.delete_stream(stream)
 
 
 async def check_stream(conn: JetStreamConnection, stream: str) -> None:

@@ -59,6 +59,11 @@ def nats_server_binary() -> Path:
     return Path(found)
 
 
+def nats_url(port: int) -> str:
+    """The client URL of an embedded nats-server listening on `port`."""
+    return f"nats://127.0.0.1:{port}"
+
+
 class EmbeddedNats:
     """A nats-server process on 127.0.0.1 with JetStream stored under `store_dir`."""
 
@@ -80,7 +85,7 @@ class EmbeddedNats:
 
     @property
     def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
+        return nats_url(self.port)
 
     @property
     def monitor_url(self) -> str:

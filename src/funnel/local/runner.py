@@ -21,6 +21,7 @@ from typing import Final
 import structlog
 
 from funnel.events.subjects import Subjects
+from funnel.local.addresses import DEFAULT_DATA_DIR
 from funnel.local.console import Console
 from funnel.local.drain import wait_for_drain
 from funnel.local.environment import (
@@ -31,7 +32,7 @@ from funnel.local.environment import (
 )
 from funnel.local.nats import EmbeddedServerError
 from funnel.local.ports import is_free
-from funnel.local.process import ServiceProcess
+from funnel.local.process import ServiceProcess, describe_exit
 from funnel.local.readiness import StartupError, wait_until_ready
 from funnel.local.servers import Endpoints, LocalServers
 from funnel.local.services import (
@@ -64,7 +65,7 @@ _log = structlog.get_logger("funnel.local")
 class UpOptions:
     """What `funnel up` was asked for; the defaults are the contract's."""
 
-    data_dir: Path = Path(".funnel")
+    data_dir: Path = DEFAULT_DATA_DIR
     publisher: bool = True
     shape: PublisherShape = field(default_factory=PublisherShape)
     port_base: int = DEFAULT_PORT_BASE
@@ -153,7 +154,7 @@ async def _migrate(env: dict[str, str], console: Console, stop: _StopSignal) -> 
     if finished and migrate.returncode == 0:
         return True
     if finished:
-        _log.error("migrate_failed", code=migrate.returncode)
+        _log.error("migrate_failed", outcome=describe_exit(migrate.returncode))
     return False
 
 
@@ -191,9 +192,12 @@ async def _shut_down(
 async def _stop(child: ServiceProcess) -> None:
     code = await child.stop()
     if child.killed:
-        _log.warning("service_stop_forced", service=child.name)
+        _log.warning("service_stop_forced", service=child.name, outcome=describe_exit(code))
+    elif code == 0:
+        _log.info("service_stopped", service=child.name, outcome="stopped cleanly", code=code)
     else:
-        _log.info("service_stopped", service=child.name, code=code)
+        # Ended by a crash before or during the stop: it must not read as a clean stop.
+        _log.warning("service_stopped", service=child.name, outcome=describe_exit(code), code=code)
 
 
 def _service_stop_timeout(env: dict[str, str]) -> float:

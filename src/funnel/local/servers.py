@@ -18,11 +18,11 @@ import asyncpg
 import psutil
 import structlog
 
+from funnel.local.addresses import DATABASE_NAME
 from funnel.local.nats import EmbeddedNats
 from funnel.local.ports import choose_server_ports
-from funnel.local.postgres import EmbeddedPostgres
+from funnel.local.postgres import EmbeddedPostgres, postgres_url
 
-DATABASE_NAME: Final = "funnel"
 _STALE_STOP_SECONDS: Final = 10.0
 
 _log = structlog.get_logger(__name__)
@@ -61,10 +61,6 @@ def _stop_stale_nats(store_dir: Path) -> None:
                     process.wait(_STALE_STOP_SECONDS)
                 except psutil.TimeoutExpired:
                     process.kill()
-
-
-def _database_url(server_url: str) -> str:
-    return server_url.rsplit("/", 1)[0] + f"/{DATABASE_NAME}"
 
 
 async def _ensure_database(server_url: str) -> None:
@@ -125,7 +121,7 @@ class LocalServers:
                 self._postgres = EmbeddedPostgres(cluster.resolve(), port=ports.postgres)
                 await asyncio.to_thread(self._postgres.start)
                 await _ensure_database(self._postgres.url)
-                self._database_url = _database_url(self._postgres.url)
+                self._database_url = postgres_url(self._postgres.port, DATABASE_NAME)
                 embedded.append("postgres")
                 _log.info("postgres_started", url=self._database_url, cluster=str(cluster))
         assert self._nats_url is not None

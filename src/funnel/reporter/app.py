@@ -26,10 +26,13 @@ from funnel.observability import (
 )
 from funnel.reporter import queries
 from funnel.reporter.catalog import EVENT_KINDS, INTERVALS
+from funnel.reporter.docs import install_docs
 from funnel.reporter.errors import install_error_handlers
+from funnel.reporter.index import index_router
 from funnel.reporter.metrics import ReporterMetrics
 from funnel.reporter.routes import reports_router
 from funnel.reporter.settings import ReporterSettings
+from funnel.server import run_service
 
 _log = structlog.get_logger(__name__)
 
@@ -89,13 +92,20 @@ def create_app(
         description=_DESCRIPTION,
         version="1",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by `install_docs`, without a CDN
         redoc_url=None,
     )
     app.add_middleware(CorrelationIdMiddleware)
     install_error_handlers(app)
+    install_docs(app)
+    app.include_router(index_router())
     app.include_router(reports_router())
     app.include_router(health_router())
     app.include_router(metrics_router())
     install_dashboard(app, EVENT_KINDS, INTERVALS)
     return app
+
+
+def run(settings: ReporterSettings) -> None:
+    """`funnel reporter`: serve until SIGTERM or Ctrl-C, then shut down in order."""
+    run_service("reporter", settings, create_app)
