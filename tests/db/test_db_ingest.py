@@ -2,28 +2,16 @@
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import asyncpg
 import orjson
 import pytest
 
-from funnel.db import run_migrations, store_events
+from funnel.db import store_events
 from funnel.db.raw import read_raw_events
 from funnel.events.wire import KEY_MAX_LENGTH
 from tests.db.db_samples import batch_of, facebook_event, rows_of, tiktok_event
-
-
-@pytest.fixture
-async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """A connection to a freshly migrated database of this test's own."""
-    await run_migrations(database_url)
-    connection = await asyncpg.connect(database_url)
-    try:
-        yield connection
-    finally:
-        await connection.close()
 
 
 async def _count(conn: asyncpg.Connection) -> int:

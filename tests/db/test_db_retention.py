@@ -2,13 +2,11 @@
 what a report says once raw rows are gone."""
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
 import asyncpg
-import pytest
 
 from funnel.db import run_migrations, store_events
 from funnel.db.partitions import create_partitions, list_partitions
@@ -18,17 +16,6 @@ from tests.db.db_samples import facebook_event, rows_of, tiktok_event
 from tests.reporter.conftest import running_reporter
 
 _MINUTE = timedelta(minutes=1)
-
-
-@pytest.fixture
-async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """A connection to a freshly migrated database of this test's own."""
-    await run_migrations(database_url)
-    connection = await asyncpg.connect(database_url)
-    try:
-        yield connection
-    finally:
-        await connection.close()
 
 
 def _at(event: dict[str, Any], moment: datetime) -> dict[str, Any]:

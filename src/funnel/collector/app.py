@@ -37,7 +37,7 @@ from funnel.jetstream import (
     Publisher,
     PullConsumer,
     check_consumer,
-    declare_streams,
+    declare_configured_streams,
     ensure_consumer,
 )
 from funnel.observability import (
@@ -66,14 +66,7 @@ async def _check_migrations(pool: asyncpg.Pool) -> None:
 async def _declare(conn: JetStreamConnection, settings: CollectorSettings) -> None:
     subjects = Subjects(settings.funnel_namespace)
     source = settings.collector_source
-    await declare_streams(
-        conn,
-        subjects,
-        max_age=settings.stream_max_age_seconds,
-        max_bytes=settings.stream_max_bytes,
-        dead_letter_max_bytes=settings.dead_letter_max_bytes,
-        replicas=settings.stream_replicas,
-    )
+    await declare_configured_streams(conn, settings)
     await ensure_consumer(
         conn,
         subjects.events_stream,

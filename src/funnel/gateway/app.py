@@ -26,7 +26,7 @@ from funnel.jetstream import (
     JetStreamConnection,
     Publisher,
     check_stream,
-    declare_streams,
+    declare_configured_streams,
 )
 from funnel.observability import (
     CorrelationIdMiddleware,
@@ -54,14 +54,7 @@ def create_app(settings: GatewaySettings, readiness: Readiness | None = None) ->
         async with JetStreamConnection(
             settings.nats_url, name=SERVICE_NAME, registry=registry
         ) as conn:
-            await declare_streams(
-                conn,
-                subjects,
-                max_age=settings.stream_max_age_seconds,
-                max_bytes=settings.stream_max_bytes,
-                dead_letter_max_bytes=settings.dead_letter_max_bytes,
-                replicas=settings.stream_replicas,
-            )
+            await declare_configured_streams(conn, settings)
             publisher = Publisher(
                 conn,
                 max_in_flight=settings.publish_concurrency,

@@ -7,7 +7,7 @@ from funnel.jetstream.batch import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, JsonBatch,
 from funnel.jetstream.connection import ConnectionState, JetStreamConnection
 from funnel.jetstream.consumer import ConsumerState, PullConsumer
 from funnel.jetstream.deadletter import GATEWAY_ORIGIN, DeadLetterKind, DeadLetters, Rejection
-from funnel.jetstream.declare import declare_streams
+from funnel.jetstream.declare import declare_configured_streams, declare_streams
 from funnel.jetstream.durable import (
     ConsumerStatus,
     check_consumer,
@@ -93,6 +93,7 @@ __all__ = [
     "check_stream",
     "consumer_info",
     "dead_letter_stream",
+    "declare_configured_streams",
     "declare_streams",
     "delete_message",
     "delete_stream",

@@ -17,7 +17,7 @@ from funnel.jetstream.stream import (
     ensure_stream,
     events_stream,
 )
-from funnel.settings import DEFAULT_DEAD_LETTER_MAX_BYTES, DEFAULT_STREAM_MAX_BYTES
+from funnel.settings import DEFAULT_DEAD_LETTER_MAX_BYTES, DEFAULT_STREAM_MAX_BYTES, NatsSettings
 
 
 async def declare_streams(
@@ -48,3 +48,15 @@ async def declare_streams(
         await create_consumer_if_missing(
             conn, subjects.events_stream, subjects.collector(source), subjects.events(source)
         )
+
+
+async def declare_configured_streams(conn: JetStreamConnection, settings: NatsSettings) -> None:
+    """`declare_streams` with the bounds a service's settings give."""
+    await declare_streams(
+        conn,
+        Subjects(settings.funnel_namespace),
+        max_age=settings.stream_max_age_seconds,
+        max_bytes=settings.stream_max_bytes,
+        dead_letter_max_bytes=settings.dead_letter_max_bytes,
+        replicas=settings.stream_replicas,
+    )
