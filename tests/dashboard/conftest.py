@@ -65,6 +65,8 @@ async def system(
             "SHUTDOWN_GRACE_SECONDS": "5",
             # The backlog gauges follow the traffic within a poll or two of the page.
             "LAG_INTERVAL_SECONDS": "1",
+            # ...and the storage figures within a retention round.
+            "RETENTION_INTERVAL_SECONDS": "1",
             **services_environment(urls),
         }
         logs = tmp_path_factory.mktemp("dashboard-services")

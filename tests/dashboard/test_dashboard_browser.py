@@ -68,9 +68,13 @@ def _every_panel_shows_data(seen: dict[str, Any]) -> bool:
     )
 
 
-def _has(services: list[dict[str, Any]], name: str, labels: dict[str, str]) -> bool:
+def _has(
+    services: list[dict[str, Any]], name: str, labels: dict[str, str], *, above: float = -1
+) -> bool:
     return any(
-        sample["name"] == name and labels.items() <= sample["labels"].items()
+        sample["name"] == name
+        and labels.items() <= sample["labels"].items()
+        and sample["value"] > above
         for service in services
         for sample in service["samples"]
     )
@@ -83,13 +87,15 @@ def _check_storage_and_retention(seen: dict[str, Any], live: dict[str, Any]) -> 
         present = _has(services, "funnel_storage_bytes", {"store": _STORE_LABELS[label]})
         assert (value != "n/a") == present, (label, value)
     retention = dict(seen["retention"])
-    for label, name in (
-        ("time", "funnel_retention_time_seconds"),
-        ("size", "funnel_retention_size_bytes"),
-        ("oldest raw event", "funnel_retention_oldest_event_seconds"),
-        ("dropped events", "funnel_retention_dropped_events_total"),
+    for label, name, above in (
+        ("time", "funnel_retention_time_seconds", -1),
+        ("size", "funnel_retention_size_bytes", -1),
+        # 0 until a retention round has seen an event: "none yet".
+        ("oldest raw event", "funnel_retention_oldest_event_seconds", 0),
+        ("dropped events", "funnel_retention_dropped_events_total", -1),
     ):
-        assert (retention[label] != "n/a") == _has(services, name, {}), (label, retention)
+        present = _has(services, name, {}, above=above)
+        assert (retention[label] != "n/a") == present, (label, retention)
 
 
 async def _stored_everything(client: httpx.AsyncClient, gateway: Child, reporter: Child) -> int:
