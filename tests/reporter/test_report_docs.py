@@ -52,4 +52,5 @@ async def test_the_root_lists_the_reports_and_the_docs(client: httpx.AsyncClient
     for path in [*body["reports"].values(), body["docs"], body["openapi"], body["metrics"]]:
         assert (await client.get(path)).status_code == 200, path
     assert (await client.get(body["health"])).status_code == 200
-    assert (await client.get("/dashboard")).status_code == 404
+    assert body["dashboard"] == "/dashboard/"
+    assert (await client.get(body["dashboard"])).status_code == 200

@@ -7,6 +7,7 @@ the same thing; the report paths are read from the app's OpenAPI schema, never l
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from funnel.dashboard import PATH as DASHBOARD_PATH
 from funnel.reporter.docs import DOCS_PATH
 
 _REPORTS_PREFIX = "/reports/"
@@ -28,6 +29,7 @@ def index_router() -> APIRouter:
                 "service": request.app.title,
                 "reports": reports,
                 "docs": f"{root}{DOCS_PATH}",
+                "dashboard": f"{root}{DASHBOARD_PATH}",
                 "openapi": f"{root}{request.app.openapi_url}",
                 "health": f"{root}/health/ready",
                 "metrics": f"{root}/metrics",
