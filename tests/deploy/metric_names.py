@@ -26,9 +26,21 @@ FUNNEL_METRICS: Final = frozenset(
         "funnel_nats_connected",
         "funnel_collector_ingest_lag_seconds",
         "funnel_reporter_request_duration_seconds",
+        # Retention and the footprint (the collectors, from PostgreSQL).
+        "funnel_storage_bytes",
+        "funnel_retention_partitions",
+        "funnel_retention_retained_events",
+        "funnel_retention_oldest_event_seconds",
+        "funnel_retention_dropped_events_total",
+        "funnel_retention_time_seconds",
+        "funnel_retention_size_bytes",
     }
 )
-HISTOGRAMS: Final = frozenset(name for name in FUNNEL_METRICS if name.endswith("_seconds"))
+HISTOGRAMS: Final = frozenset(
+    name
+    for name in FUNNEL_METRICS
+    if name.endswith("_seconds") and not name.startswith("funnel_retention_")
+)
 
 # Prometheus's own.
 OTHER_METRICS: Final = frozenset({"up"})

@@ -81,6 +81,7 @@ async def system(
         "SHUTDOWN_GRACE_SECONDS": "5",
         # The collectors' JetStream gauges follow the traffic within a scrape or two.
         "LAG_INTERVAL_SECONDS": "1",
+        "RETENTION_INTERVAL_SECONDS": "1",
     }
     ports = {name: free_port() for name in SERVICES}
     logs = tmp_path_factory.mktemp("service-logs")
