@@ -21,7 +21,7 @@ from typing import Final, Literal, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from funnel.db.retention import Footprint, RetentionPolicy
+from funnel.db import Footprint, RetentionPolicy
 from funnel.jetstream import ConsumerStatus, Delivery, StreamStatus
 
 FailureReason = Literal["invalid", "unstorable", "undecodable", "undeliverable"]

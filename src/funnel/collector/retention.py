@@ -16,8 +16,7 @@ import asyncpg
 import structlog
 
 from funnel.collector.metrics import CollectorMetrics
-from funnel.db import DatabaseError
-from funnel.db.retention import Footprint, RetentionPolicy, footprint, maintain
+from funnel.db import DatabaseError, Footprint, RetentionPolicy, footprint, maintain
 from funnel.jetstream import periodically
 
 _log = structlog.get_logger(__name__)

@@ -5,7 +5,7 @@ from typing import Any, Final
 
 from pydantic import Field, model_validator
 
-from funnel.db.retention import RetentionPolicy
+from funnel.db import RetentionPolicy
 from funnel.events.source import Source
 from funnel.reporting import Grain
 from funnel.settings import DatabaseSettings, NatsSettings, RetentionSettings, ServiceSettings

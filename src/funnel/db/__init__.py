@@ -11,6 +11,7 @@ from funnel.db.errors import (
 from funnel.db.ingest import store_events
 from funnel.db.partitions import Partitions
 from funnel.db.pool import connect_pool
+from funnel.db.retention import Footprint, RetentionPolicy, footprint, maintain
 from funnel.db.rows import (
     COLUMNS,
     NUL_ESCAPE,
@@ -22,6 +23,7 @@ from funnel.db.rows import (
     wire_row,
 )
 from funnel.db.schema import head_revisions, migration_status, run_migrations
+from funnel.db.summaries import audience_facts
 
 __all__ = [
     "COLUMNS",
@@ -30,13 +32,18 @@ __all__ = [
     "DatabaseError",
     "DatabaseUnavailableError",
     "EventRow",
+    "Footprint",
     "Partitions",
     "RawBatch",
+    "RetentionPolicy",
     "SchemaNotCurrentError",
     "UnstorableEventError",
+    "audience_facts",
     "connect_pool",
+    "footprint",
     "head_revisions",
     "is_unavailable",
+    "maintain",
     "migration_status",
     "raw_batch",
     "run_migrations",

@@ -13,8 +13,7 @@ from typing import Any, Final
 
 import asyncpg
 
-from funnel.db import DatabaseUnavailableError, is_unavailable
-from funnel.db.summaries import audience_facts
+from funnel.db import DatabaseUnavailableError, audience_facts, is_unavailable
 from funnel.events.source import Source
 from funnel.reporter.catalog import Interval
 from funnel.reporter.ranges import Piece
