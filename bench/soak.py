@@ -28,7 +28,6 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -44,7 +43,8 @@ from bench.e2e import _SEEN, EventKey, _body, _percentile, _Usage
 from bench.timing import probes, speed_probe
 from funnel.gc_tuning import tune_for_bulk_json
 from funnel.local.addresses import DATABASE_NAME
-from funnel.local.nats import free_port
+from funnel.local.ports import is_free
+from funnel.local.postgres_user import server_scratch
 
 _SAMPLES_PER_REQUEST: Final = 5
 _POLL_SECONDS: Final = 0.2
@@ -151,6 +151,15 @@ def _postgres(data_dir: Path) -> list[psutil.Process]:
         postmaster = psutil.Process(pid)
         return [postmaster, *postmaster.children()]
     return []
+
+
+def _free_port_base() -> int:
+    """A gateway port with the three after it free too (the other services take them)."""
+    for _ in range(200):
+        base = random.randrange(20_000, 40_000)
+        if all(is_free(base + offset) for offset in range(4)):
+            return base
+    raise SystemExit("no four consecutive free ports")
 
 
 def _dir_bytes(path: Path) -> int:
@@ -311,7 +320,7 @@ def _print(run: _Run, args: argparse.Namespace) -> None:
 
 async def _run(args: argparse.Namespace, scratch: Path) -> None:
     data_dir = scratch / "data"
-    port_base = free_port()
+    port_base = _free_port_base()
     env = {
         **os.environ,
         "EVENTS_RETENTION_TIME": args.retention,
@@ -369,9 +378,9 @@ def main() -> None:
     args = parser.parse_args()
     tune_for_bulk_json()
     before = speed_probe()
-    with tempfile.TemporaryDirectory(prefix="funnel-soak-") as scratch:
+    with server_scratch("funnel-soak-") as scratch:
         try:
-            uvloop.run(_run(args, Path(scratch)))
+            uvloop.run(_run(args, scratch))
         except KeyboardInterrupt:
             sys.exit(130)
     print(f"speed probe before / after: {probes(before, speed_probe())}")
