@@ -14,7 +14,9 @@ Every `--window` minutes it prints one row: events offered, accepted (202) and s
 second; the backlog (how many seconds the stored count trails the accepted one, at most);
 the lag p99 from a webhook's answer until a sampled event of it is queryable; PostgreSQL's
 CPU per stored event; bytes on disk per store at the window's end (raw partitions,
-summaries, WAL, the NATS store, the whole data dir); and each process's peak memory. At the
+summaries, WAL, the NATS store, the whole data dir); the slowest answer of each report over
+everything stored so far (asked every half minute, under the load); and each process's peak
+memory. At the
 end, once the backlog has drained: events counted by the summaries == accepted (nothing
 lost, nothing doubled), and raw rows kept + dropped by retention == accepted.
 """
@@ -67,6 +69,8 @@ class _Window:
     postgres_cpu_end: float = 0.0
     peaks: dict[str, int] = field(default_factory=dict)
     bytes: dict[str, int] = field(default_factory=dict)
+    # report -> seconds each whole-history request of it took, under the load
+    reports: dict[str, list[float]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -275,6 +279,24 @@ async def _watch(
     current.bytes = await _store_bytes(conn, data_dir)
 
 
+_REPORTS: Final = ("events", "revenue", "demographics")
+_REPORT_SECONDS: Final = 30.0
+
+
+async def _probe_reports(reporter: str, run: _Run, stop: asyncio.Event) -> None:
+    """Every half minute, each report over everything stored so far, timed."""
+    async with httpx.AsyncClient(base_url=reporter, timeout=60) as http:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), _REPORT_SECONDS)
+            for report in _REPORTS:
+                started = time.perf_counter()
+                response = await http.get(f"/reports/{report}")
+                took = time.perf_counter() - started
+                if response.status_code == 200:
+                    run.window(started).reports.setdefault(report, []).append(took)
+
+
 async def _poll_samples(conn: asyncpg.Connection, run: _Run) -> None:
     if not run.pending:
         return
@@ -290,12 +312,19 @@ async def _poll_samples(conn: asyncpg.Connection, run: _Run) -> None:
 # --- report ---------------------------------------------------------------------------------
 
 
+def _report_maxima(window: _Window) -> str:
+    return " / ".join(
+        f"{max(window.reports[report]):.2f}" if window.reports.get(report) else "-"
+        for report in _REPORTS
+    )
+
+
 def _print(run: _Run, args: argparse.Namespace) -> None:
     seconds = run.window_seconds
     head = (
         f"{'minutes':>8} | {'offered/s':>9} | {'accepted/s':>10} | {'stored/s':>8} | "
         f"{'backlog':>7} | {'lag p99':>7} | {'PG us/ev':>8} | {'raw MB':>7} | {'sum MB':>6} | "
-        f"{'WAL MB':>6} | {'NATS MB':>7} | {'dir MB':>7} | peak MB"
+        f"{'WAL MB':>6} | {'NATS MB':>7} | {'dir MB':>7} | reports max s (ev/rev/demo) | peak MB"
     )
     print(head)
     print("-" * len(head))
@@ -312,7 +341,7 @@ def _print(run: _Run, args: argparse.Namespace) -> None:
             f"{cpu * 1e6 / stored if stored else float('nan'):>8.1f} | "
             f"{mb.get('raw', 0):>7,.0f} | {mb.get('summaries', 0):>6,.0f} | "
             f"{mb.get('wal', 0):>6,.0f} | {mb.get('nats', 0):>7,.0f} | "
-            f"{mb.get('data dir', 0):>7,.0f} | {peaks}"
+            f"{mb.get('data dir', 0):>7,.0f} | {_report_maxima(w):<27} | {peaks}"
         )
         if w.non_2xx or w.errors:
             print(f"          ({w.non_2xx} requests answered non-2xx, {w.errors} failed)")
@@ -340,10 +369,15 @@ async def _run(args: argparse.Namespace, scratch: Path) -> None:
         )
         try:
             baseline = await _stored(conn)
-            stop = asyncio.Event()
+            stop, load_done = asyncio.Event(), asyncio.Event()
             run.started = time.perf_counter()
             watcher = asyncio.create_task(_watch(conn, root, data_dir, run, stop))
+            probe = asyncio.create_task(
+                _probe_reports(f"http://127.0.0.1:{port_base + 3}", run, load_done)
+            )
             await _drive(args, f"http://127.0.0.1:{port_base}/webhook", run)
+            load_done.set()
+            await probe
             print(f"load done; waiting for {run.accepted_total:,} events to be stored", flush=True)
             deadline = time.monotonic() + args.drain_timeout
             while await _stored(conn) - baseline < run.accepted_total:
