@@ -43,6 +43,7 @@ import uvloop
 
 from bench.e2e import _SEEN, EventKey, _body, _percentile, _Usage
 from bench.timing import probes, speed_probe
+from funnel.db import footprint
 from funnel.gc_tuning import tune_for_bulk_json
 from funnel.local.addresses import DATABASE_NAME
 from funnel.local.ports import is_free
@@ -176,20 +177,12 @@ def _dir_bytes(path: Path) -> int:
 
 
 async def _store_bytes(conn: asyncpg.Connection, data_dir: Path) -> dict[str, int]:
-    row = await conn.fetchrow(
-        """
-        SELECT
-          (SELECT coalesce(sum(pg_total_relation_size(format('%I', name)::regclass)), 0)
-             FROM raw_partitions)::bigint AS raw,
-          (SELECT coalesce(sum(pg_total_relation_size(t::regclass)), 0) FROM unnest(ARRAY[
-             'event_counts', 'audience_counts', 'city_sketches', 'city_sketch_floors',
-             'campaign_totals', 'repeat_events']) AS t)::bigint AS summaries,
-          (SELECT coalesce(sum(size), 0) FROM pg_ls_waldir())::bigint AS wal
-        """
-    )
-    assert row is not None
+    held = await footprint(conn)
+    wal = await conn.fetchval("SELECT coalesce(sum(size), 0)::bigint FROM pg_ls_waldir()")
     return {
-        **dict(row),
+        "raw": held.raw_bytes,
+        "summaries": held.summary_bytes,
+        "wal": wal,
         "nats": _dir_bytes(data_dir / "nats"),
         "data dir": _dir_bytes(data_dir),
     }

@@ -70,9 +70,8 @@ class Dropped:
 _HELD: Final = """
     SELECT p.name, p.starts, p.ends, coalesce(sum(a.events), 0)::bigint AS events,
            coalesce(max(a.last_received_at), p.created_at) AS last_arrival,
-           pg_total_relation_size(format('%I', p.name)::regclass)
-           + pg_total_relation_size(format('%I', 'batches_' || substr(p.name, 8))::regclass)
-               AS bytes
+           pg_total_relation_size(p.name::regclass)
+           + pg_total_relation_size(replace(p.name, 'events_', 'batches_')::regclass) AS bytes
     FROM raw_partitions AS p LEFT JOIN raw_arrivals AS a ON a.partition = p.name
     GROUP BY p.name, p.starts, p.ends, p.created_at
     ORDER BY p.starts
@@ -260,10 +259,10 @@ async def footprint(conn: asyncpg.Connection) -> Footprint:
         row = await conn.fetchrow(
             f"""
             SELECT
-              (SELECT coalesce(sum(
-                   pg_total_relation_size(format('%I', name)::regclass)
-                   + pg_total_relation_size(format('%I', 'batches_' || substr(name, 8))::regclass)
-                 ), 0) FROM raw_partitions)::bigint AS raw_bytes,
+              (SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM (
+                   SELECT relid FROM pg_partition_tree('events')
+                   UNION ALL SELECT relid FROM pg_partition_tree('raw_batches')
+                 ) AS parts)::bigint AS raw_bytes,
               (SELECT coalesce(sum(pg_total_relation_size(t::regclass)), 0)
                  FROM unnest(ARRAY[{summaries}]) AS t)::bigint AS summary_bytes,
               (SELECT count(*) FROM raw_partitions) AS partitions,
