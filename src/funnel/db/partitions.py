@@ -22,7 +22,8 @@ from funnel.db.errors import translate_errors
 _ORIGIN: Final = datetime(2000, 1, 1, tzinfo=UTC)
 # Creating and dropping partitions take turns on this lock, across every replica.
 LOCK_KEY: Final = int.from_bytes(b"funnel-p", "big") >> 1
-# DDL waits this long for the collectors' and reports' locks, then gives up for this round.
+# Making a partition waits this long for a lock on `events`, then gives up for now: attaching
+# takes a lock that writers' and readers' do not block, so it is short in practice.
 DDL_LOCK_TIMEOUT: Final = "2s"
 #: The width of a partition made for a caller that names none (tests, bulk loads).
 DEFAULT_PARTITION_WIDTH: Final = timedelta(hours=1)
@@ -135,12 +136,17 @@ async def create_partitions(
 
 
 async def _create(conn: asyncpg.Connection, partition: Partition) -> None:
-    # The bounds are datetimes we made, printed by isoformat: nothing to quote.
+    # The bounds are datetimes we made, printed by isoformat: nothing to quote. A table made
+    # apart and attached: `CREATE TABLE ... PARTITION OF` would take an exclusive lock on the
+    # parent, waiting for every writer and blocking them all meanwhile; `ATTACH` takes one
+    # that writers and readers do not conflict with (its indexes are built on an empty table).
     bounds = f"FROM ('{_bound(partition.start)}') TO ('{_bound(partition.end)}')"
-    await conn.execute(f'CREATE TABLE "{partition.name}" PARTITION OF events FOR VALUES {bounds}')
-    await conn.execute(
-        f'CREATE TABLE "{batches_of(partition.name)}" PARTITION OF raw_batches FOR VALUES {bounds}'
-    )
+    for parent, name in (("events", partition.name), ("raw_batches", batches_of(partition.name))):
+        await conn.execute(
+            f'CREATE TABLE "{name}" (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS'
+            f" INCLUDING STORAGE INCLUDING COMPRESSION);"
+            f' ALTER TABLE {parent} ATTACH PARTITION "{name}" FOR VALUES {bounds}'
+        )
     await conn.execute(
         "INSERT INTO raw_partitions (name, starts, ends) VALUES ($1, $2, $3)",
         partition.name,

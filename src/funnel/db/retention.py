@@ -25,8 +25,8 @@ from typing import Final
 import asyncpg
 import structlog
 
-from funnel.db.errors import translate_errors
-from funnel.db.partitions import DDL_LOCK_TIMEOUT, LOCK_KEY, batches_of, create_partitions
+from funnel.db.errors import DatabaseUnavailableError, translate_errors
+from funnel.db.partitions import LOCK_KEY, batches_of, create_partitions
 from funnel.db.summaries import IS_TRANSACTION, SUMMARY_TABLES
 from funnel.reporting import Grain
 
@@ -34,6 +34,9 @@ _log = structlog.get_logger(__name__)
 
 # Partitions made ahead of the present, so the live write path never waits on DDL.
 _AHEAD: Final = 2
+# Dropping a partition needs `events` to itself: it waits for the transactions in flight
+# (writers queue behind it meanwhile, a second or two), then gives up until the next round.
+_DROP_LOCK_TIMEOUT: Final = "10s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +90,13 @@ async def maintain(
         if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
             return []
         try:
-            await create_partitions(
-                conn, [now + k * policy.width for k in range(_AHEAD + 1)], policy.width
-            )
+            try:
+                await create_partitions(
+                    conn, [now + k * policy.width for k in range(_AHEAD + 1)], policy.width
+                )
+            except DatabaseUnavailableError as exc:
+                # Writers make what they need themselves; dropping must not wait on this.
+                _log.warning("partitions_not_made_ahead", error=str(exc))
             await _prune_summaries(conn, policy.summaries, now)
             return await _drop_expired(conn, policy, now)
         finally:
@@ -144,7 +151,7 @@ async def _drop(
         async with conn.transaction():
             batches = batches_of(partition.name)
             await conn.execute(
-                f"SET LOCAL lock_timeout = '{DDL_LOCK_TIMEOUT}';"
+                f"SET LOCAL lock_timeout = '{_DROP_LOCK_TIMEOUT}';"
                 f' LOCK TABLE events, raw_batches, "{partition.name}", "{batches}"'
                 " IN ACCESS EXCLUSIVE MODE"
             )
