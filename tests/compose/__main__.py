@@ -20,10 +20,10 @@ from typing import Final
 from funnel.local import free_port
 from tests.compose.development import run_development
 from tests.compose.engine import Engine, install, shown
-from tests.compose.images import Images
+from tests.compose.images import Images, dockerfile_arg
 from tests.compose.production import SECRETS, run_production
 from tests.compose.report import Report, ScenarioStoppedError, expect
-from tests.compose.stack import ROOT, HostPorts, Stack
+from tests.compose.stack import HostPorts, Stack
 
 _ENVIRONMENTS: Final = {
     "development": ["compose.yaml"],
@@ -58,15 +58,17 @@ async def _separate_environments(report: Report, logs: Path) -> dict[str, str]:
 async def _main(report: Report, logs: Path, seed: int) -> None:
     async with AsyncExitStack() as resources:
         async with report.check("engine and Compose") as figures:
+            started = time.monotonic()
             installed = await install()
             engine = await resources.enter_async_context(Engine(logs / "dockerd.log"))
             figures.append(
                 f"Docker Engine {shown(engine.version)}, Compose {shown(engine.compose_version)}"
                 + (", dockerd started here" if engine.started_here else ", the running dockerd")
                 + (f"; installed {', '.join(installed)}" if installed else "")
+                + f"; {time.monotonic() - started:.0f} s"
             )
         names = await _separate_environments(report, logs)
-        images = Images(names=names, python=_dockerfile_base())
+        images = Images(names=names, python=dockerfile_arg("PYTHON_IMAGE"))
         ports = HostPorts(gateway=free_port(), reporter=free_port(), prometheus=free_port())
         async with report.check("stand-in images and the project image") as figures:
             started = time.monotonic()
@@ -96,13 +98,6 @@ async def _main(report: Report, logs: Path, seed: int) -> None:
             await run_production(report, production, ports, seed)
         finally:
             await production.down()
-
-
-def _dockerfile_base() -> str:
-    for line in (ROOT / "Dockerfile").read_text().splitlines():
-        if line.startswith("ARG PYTHON_IMAGE="):
-            return line.partition("=")[2]
-    raise LookupError("the Dockerfile names no PYTHON_IMAGE")
 
 
 def main() -> int:

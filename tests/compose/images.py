@@ -52,6 +52,14 @@ def _digest(*parts: str | bytes) -> str:
     return digest.hexdigest()[:16]
 
 
+def dockerfile_arg(name: str) -> str:
+    """The default the project's Dockerfile gives the build argument `name`."""
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        if line.startswith(f"ARG {name}="):
+            return line.partition("=")[2].strip('"')
+    raise CommandError(f"the Dockerfile gives {name} no default")
+
+
 def _pin(package: str) -> str:
     for line in (ROOT / "constraints.txt").read_text().split():
         if line.lower().startswith(f"{package}=="):

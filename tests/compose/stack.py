@@ -86,8 +86,9 @@ class Stack:
         return time.monotonic() - started, output
 
     async def down(self) -> None:
-        """Remove the project's containers, networks and volumes."""
-        await self.compose("down", "--volumes", "--remove-orphans", "--timeout=30")
+        """Remove the project's containers, networks and volumes; the containers get a short
+        grace only, as nothing they hold is kept."""
+        await self.compose("down", "--volumes", "--remove-orphans", "--timeout=3")
 
     async def config(self) -> dict[str, Any]:
         model: dict[str, Any] = json.loads(await self.compose("config", "--format=json"))
