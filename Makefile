@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint typecheck unit install lock clean
+.PHONY: up test compose-test lint typecheck unit install lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ test: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The compose files run for real on stand-in images, under faults (needs root: it installs
+# and starts a Docker engine when none runs); prints one table. See tests/compose/.
+compose-test: $(STAMP)
+	$(BIN)/python -m tests.compose
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -7,7 +7,7 @@ and `!override` replaces it. `${VAR}`, `${VAR:-default}` and `${VAR:?message}` i
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,8 @@ OVERRIDE_FILES = {
     "staging": ROOT / "compose.staging.yaml",
     "production": ROOT / "compose.production.yaml",
 }
+# Added last, to any environment, when PostgreSQL and NATS should be reachable from the host.
+PORTS_FILE = ROOT / "compose.ports.yaml"
 
 _REPLACED_KEYS = frozenset({"command", "entrypoint", "test"})
 _VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:-|:\?)(?P<arg>[^}]*))?\}")
@@ -140,11 +142,16 @@ def interpolate(value: Any, environ: Mapping[str, str]) -> Any:
     return _VARIABLE.sub(replace, value)
 
 
-def model(environment: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The merged, interpolated model for `development`, `staging` or `production`."""
+def model(
+    environment: str, environ: Mapping[str, str] | None = None, extra: Sequence[Path] = ()
+) -> dict[str, Any]:
+    """The merged, interpolated model for `development`, `staging` or `production`, with the
+    `extra` files merged last."""
     merged = plain(load(BASE_FILE))
     if environment != "development":
         merged = merge(merged, load(OVERRIDE_FILES[environment]))
+    for path in extra:
+        merged = merge(merged, load(path))
     return dict(interpolate(merged, environ or {}))
 
 

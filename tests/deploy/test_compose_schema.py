@@ -11,11 +11,13 @@ import pytest
 from tests.deploy.compose_model import (
     BASE_FILE,
     OVERRIDE_FILES,
+    PORTS_FILE,
     MissingVariableError,
     load,
     model,
     plain,
 )
+from tests.deploy.conftest import SECRETS
 
 # check-jsonschema ships a current copy of the compose-spec schema.
 _SCHEMA_PACKAGE = "check_jsonschema.builtin_schemas.vendor"
@@ -37,7 +39,7 @@ def _errors(validator: jsonschema.protocols.Validator, document: Any) -> list[st
 
 
 @pytest.mark.parametrize(
-    "path", [BASE_FILE, *OVERRIDE_FILES.values()], ids=lambda path: Path(path).name
+    "path", [BASE_FILE, *OVERRIDE_FILES.values(), PORTS_FILE], ids=lambda path: Path(path).name
 )
 def test_each_file_is_valid_on_its_own(
     validator: jsonschema.protocols.Validator, path: Path
@@ -51,6 +53,13 @@ def test_merged_model_is_valid(
 ) -> None:
     """The base file merged with each environment's override validates too."""
     assert _errors(validator, compose) == []
+
+
+def test_merged_model_with_host_ports_is_valid(
+    validator: jsonschema.protocols.Validator, environment: str
+) -> None:
+    """compose.ports.yaml merged last onto each environment validates too."""
+    assert _errors(validator, model(environment, SECRETS, extra=[PORTS_FILE])) == []
 
 
 def test_validation_catches_a_broken_file(validator: jsonschema.protocols.Validator) -> None:

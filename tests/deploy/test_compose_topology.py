@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from funnel.local.environment import read_env_file
-from tests.deploy.compose_model import ROOT, env_files, seconds
+from tests.deploy.compose_model import PORTS_FILE, ROOT, env_files, model, seconds
+from tests.deploy.conftest import ENVIRONMENTS, SECRETS
 
 APP_SERVICES = {"gateway": 3000, "fb-collector": 3001, "ttk-collector": 3002, "reporter": 3003}
 COMMANDS = {
@@ -16,6 +17,18 @@ COMMANDS = {
     "fb-collector": ["collector", "--source", "facebook"],
     "ttk-collector": ["collector", "--source", "tiktok"],
     "reporter": ["reporter"],
+}
+# Host ports and the variable that moves each; PostgreSQL's and NATS's only with the ports file.
+HOST_PORTS = {
+    "gateway": "FUNNEL_GATEWAY_PORT",
+    "gateway-lb": "FUNNEL_GATEWAY_PORT",
+    "reporter": "FUNNEL_REPORTER_PORT",
+    "prometheus": "FUNNEL_PROMETHEUS_PORT",
+    "grafana": "FUNNEL_GRAFANA_PORT",
+}
+DATA_PORTS = {
+    "postgres": ["FUNNEL_POSTGRES_PORT"],
+    "nats": ["FUNNEL_NATS_PORT", "FUNNEL_NATS_MONITOR_PORT"],
 }
 # Where each stateful image keeps its data.
 DATA_PATHS = {
@@ -109,7 +122,7 @@ def test_app_services_run_the_image_with_their_command(compose: dict[str, Any]) 
     services = _services(compose)
     for name, port in APP_SERVICES.items():
         service = services[name]
-        assert service["build"] == "."
+        assert service["image"] == services["gateway"]["image"]
         assert service["command"] == COMMANDS[name]
         env = _environment(service)
         assert env["PORT"] == str(port)
@@ -118,6 +131,59 @@ def test_app_services_run_the_image_with_their_command(compose: dict[str, Any]) 
         assert {"nats", "postgres"} >= set(service["depends_on"]) - {"nats-2", "nats-3"}
     assert _environment(services["fb-collector"])["COLLECTOR_SOURCE"] == "facebook"
     assert _environment(services["ttk-collector"])["COLLECTOR_SOURCE"] == "tiktok"
+
+
+def test_one_build_per_up(compose: dict[str, Any]) -> None:
+    """Only the gateway builds the image, on every `up`; the others never pull one."""
+    services = _services(compose)
+    builders = [name for name, service in services.items() if "build" in service]
+    assert builders == ["gateway"]
+    assert services["gateway"]["build"]["context"] == "."
+    assert services["gateway"]["pull_policy"] == "build"
+    for name in set(APP_SERVICES) - {"gateway"}:
+        assert services[name]["pull_policy"] == "never", name
+
+
+def _published(compose: dict[str, Any]) -> dict[str, list[str]]:
+    return {name: s["ports"] for name, s in _services(compose).items() if s.get("ports")}
+
+
+def test_ports_bind_to_loopback(compose: dict[str, Any]) -> None:
+    """Every published port is bound to 127.0.0.1; PostgreSQL and NATS are not published."""
+    published = _published(compose)
+    assert set(published) <= set(HOST_PORTS)
+    assert not set(published) & set(DATA_PORTS)
+    for name, ports in published.items():
+        assert all(port.startswith("127.0.0.1:") for port in ports), (name, ports)
+
+
+def test_every_port_moves_with_a_variable(environment: str) -> None:
+    """FUNNEL_BIND_ADDRESS and each FUNNEL_<SERVICE>_PORT move what they name."""
+    moved = {"FUNNEL_BIND_ADDRESS": "192.0.2.1"}
+    moved |= {
+        variable: str(40000 + i) for i, variable in enumerate(sorted(set(HOST_PORTS.values())))
+    }
+    for name, ports in _published(model(environment, SECRETS | moved)).items():
+        (port,) = ports
+        assert port.startswith(f"192.0.2.1:{moved[HOST_PORTS[name]]}:"), (name, port)
+
+
+def test_ports_file_publishes_database_and_broker_on_loopback(environment: str) -> None:
+    """compose.ports.yaml publishes PostgreSQL and NATS on 127.0.0.1, ports from variables."""
+    default = _published(model(environment, SECRETS, extra=[PORTS_FILE]))
+    variables = [variable for names in DATA_PORTS.values() for variable in names]
+    moved = {variable: str(41000 + i) for i, variable in enumerate(variables)}
+    published = _published(model(environment, SECRETS | moved, extra=[PORTS_FILE]))
+    for name, names in DATA_PORTS.items():
+        assert all(port.startswith("127.0.0.1:") for port in default[name]), default[name]
+        assert [port.split(":")[1] for port in published[name]] == [moved[n] for n in names]
+
+
+def test_each_environment_is_its_own_project() -> None:
+    """Development, staging and production have their own project names, so their
+    containers and named volumes (project-scoped) never meet."""
+    names = {model(environment, SECRETS)["name"] for environment in ENVIRONMENTS}
+    assert names == {"funnel", "funnel-staging", "funnel-production"}
 
 
 def test_env_file_matches_the_environment(environment: str, compose: dict[str, Any]) -> None:
@@ -195,8 +261,10 @@ def test_bind_mounts_exist_in_the_repository(compose: dict[str, Any]) -> None:
 
 def test_images_are_pinned(compose: dict[str, Any]) -> None:
     """Third-party images name an exact release; only the publisher has just `latest`."""
-    for name, service in _services(compose).items():
-        if "build" in service or name == "publisher":
+    services = _services(compose)
+    built = {service["image"] for service in services.values() if "build" in service}
+    for name, service in services.items():
+        if service["image"] in built or name == "publisher":
             continue
         image, _, tag = str(service["image"]).partition(":")
         # PostgreSQL numbers its releases major.minor; the others major.minor.patch.
@@ -254,10 +322,13 @@ def test_production_gateway_is_balanced(compose: dict[str, Any]) -> None:
     assert gateway["deploy"]["replicas"] >= 2
     assert not gateway.get("ports")
     assert "container_name" not in gateway
-    assert balancer["ports"] == ["3000:3000"]
+    assert balancer["ports"] == ["127.0.0.1:3000:3000"]
     assert "gateway" in balancer["depends_on"]
     config = (ROOT / _bind_mounts(balancer)["/etc/nginx/conf.d/default.conf"]).read_text()
     assert "http://gateway:3000" in config
+    # Its access log follows a webhook by the gateway's correlation id.
+    assert "correlation_id=$upstream_http_x_correlation_id" in config
+    assert "access_log /dev/stdout funnel;" in config
     assert "gateway-lb:3000" in services["publisher"]["environment"]["EVENT_ENDPOINT"]
 
 

@@ -48,11 +48,18 @@ def _ignored(path: str) -> bool:
 
 
 def test_base_image_is_pinned_to_an_exact_python() -> None:
-    """Both stages use one base, pinned to an exact Python 3.11 slim release."""
+    """Both stages use one base, pinned to an exact Python 3.11 slim release, unless a build
+    argument gives the build stage another (one with a wheelhouse, say)."""
     (default,) = re.findall(r"^ARG PYTHON_IMAGE=(\S+)$", DOCKERFILE, re.MULTILINE)
     assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?", default)
+    assert re.findall(r"^ARG BUILD_IMAGE=(\S+)$", DOCKERFILE, re.MULTILINE) == ["${PYTHON_IMAGE}"]
     stages = [args for name, args in _instructions() if name == "FROM"]
-    assert stages == ["${PYTHON_IMAGE} AS build", "${PYTHON_IMAGE} AS runtime"]
+    assert stages == ["${BUILD_IMAGE} AS build", "${PYTHON_IMAGE} AS runtime"]
+
+
+def test_no_syntax_directive() -> None:
+    """No `# syntax=` line: the engine's own frontend builds it, with no registry lookup."""
+    assert not re.search(r"^#\s*syntax\s*=", DOCKERFILE, re.MULTILINE | re.IGNORECASE)
 
 
 def test_runtime_runs_unprivileged() -> None:
@@ -74,13 +81,37 @@ def test_runtime_has_healthcheck_and_stop_signal() -> None:
 
 
 def test_no_dev_dependencies_are_installed() -> None:
-    """The image installs the package with its pins but without the test extra."""
-    installs = [args for name, args in _instructions() if name == "RUN" and "pip install" in args]
+    """The image installs the dependencies with their pins, then the package alone, without
+    the test extra."""
+    installs = [
+        command.strip()
+        for name, args in _instructions()
+        if name == "RUN"
+        for command in args.split("&&")
+        if "pip install" in command
+    ]
     assert installs
     for command in installs:
-        assert "-c constraints.txt" in command
+        assert "-c constraints.txt" in command or command.endswith("--no-deps .")
         assert "[test]" not in command
         assert " -e " not in command
+
+
+def test_image_leaves_out_only_what_local_mode_needs() -> None:
+    """The packages the image leaves out are dependencies that only `funnel.local` uses."""
+    (listed,) = re.findall(r'^ARG LOCAL_ONLY_PACKAGES="([^"]*)"$', DOCKERFILE, re.MULTILINE)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    dependencies = {re.split(r"[^\w.-]", name)[0].lower() for name in project["dependencies"]}
+    package = ROOT / "src" / "funnel"
+    for name in listed.split():
+        assert name in dependencies, name
+        word = re.compile(rf"\b({re.escape(name)}|{re.escape(name.replace('-', '_'))})\b")
+        users = {
+            path.relative_to(package).parts[0]
+            for path in package.rglob("*.py")
+            if word.search(path.read_text())
+        }
+        assert users == {"local"}, (name, users)
 
 
 def test_build_context_holds_what_the_build_copies() -> None:

@@ -112,6 +112,7 @@ class BatchWriter:
             return
         self._metrics.processed(len(rows), inserted)
         self._observe_lag(messages)
+        self._log_stored(messages)
         _log.debug("batch_stored", count=len(rows), inserted=inserted)
 
     def _observe_lag(self, messages: list[DecodedMessage]) -> None:
@@ -121,6 +122,15 @@ class BatchWriter:
             if message.rows:
                 lag = (committed_at - message.rows[0].occurred_at).total_seconds()
                 self._metrics.ingest_lag.observe(max(lag, 0.0))
+
+    def _log_stored(self, messages: list[DecodedMessage]) -> None:
+        """One INFO line per stored message, under the correlation id of its request."""
+        for message in messages:
+            if message.rows:
+                with bound_correlation_id(message.delivery.correlation_id):
+                    _log.info(
+                        "message_stored", subject=message.delivery.subject, count=len(message.rows)
+                    )
 
     async def _store_each(self, messages: list[DecodedMessage]) -> None:
         """Store message by message; a message refused again, event by event."""
@@ -141,6 +151,7 @@ class BatchWriter:
                 continue
             self._metrics.processed(len(message.rows), inserted)
             self._observe_lag([message])
+            self._log_stored([message])
 
     async def _store_one_by_one(self, message: DecodedMessage) -> None:
         """Store each row of `message` alone; the events of rows refused become unstorable."""
@@ -158,6 +169,7 @@ class BatchWriter:
         message.rows = kept
         self._metrics.processed(len(kept), inserted)
         self._observe_lag([message])
+        self._log_stored([message])
 
     async def _write(self, rows: list[EventRow], batches: list[RawBatch]) -> int:
         """Commit `rows` and their `batches` in one transaction, waiting out any database
