@@ -117,8 +117,9 @@ async def store_events(
 
     Nothing is visible to others until the caller commits, and a rollback undoes it all.
     Rows no partition holds get one (`partition_width` wide) inside this transaction, which
-    then blocks other writers until it ends: the collectors make them beforehand
-    (`Partitions.ensure`), so this happens only when a partition went in between.
+    then holds the partition lock until it ends, so retention rounds and other writers
+    making partitions wait for it: the collectors make them beforehand (`Partitions.ensure`),
+    so this happens only when a partition went in between.
     Raises `DatabaseUnavailableError` when the database goes away, asyncpg's own errors when
     the data itself is refused.
     """
