@@ -55,6 +55,7 @@ import uvloop
 
 from bench.jetstream import server_config
 from bench.timing import probes, speed_probe
+from funnel.db import event_key
 from funnel.gc_tuning import tune_for_bulk_json
 from funnel.local.environment import find_config_dir, service_environment
 from funnel.local.nats import EmbeddedNats, free_port
@@ -63,7 +64,8 @@ from funnel.local.servers import LocalServers
 from funnel.local.services import funnel_command, services
 from funnel.publisher import draw_request
 
-EventKey = tuple[datetime, str]  # (occurred_at, event_id)
+# (occurred_at, event_key, source): the key `events` finds an event by, and its source.
+EventKey = tuple[datetime, uuid.UUID, str]
 
 _POLL_SECONDS: Final = 0.1
 _POLLED_PER_SOURCE: Final = 100
@@ -98,10 +100,10 @@ class _Load:
 
 def _body(rng: random.Random, count: int, samples: int) -> tuple[bytes, list[EventKey]]:
     """One request as the emulator makes it, and how `events` names `samples` of its valid
-    events: (occurred_at, event_id), its key."""
+    events: its key and source."""
     events = draw_request(rng, count, _CORRUPT_RATIO).events
     picked = [
-        (datetime.fromisoformat(event["timestamp"]), event["eventId"])
+        (datetime.fromisoformat(event["timestamp"]), event_key(event["eventId"]), event["source"])
         for event in rng.sample(events[:count], min(samples, count))
     ]
     return orjson.dumps(events), picked
@@ -174,10 +176,10 @@ async def _watch_lag(database_url: str, load: _Load, stop: asyncio.Event) -> Non
         await conn.close()
 
 
-# Probes of the key `(occurred_at, event_id)`: the only index that finds one event.
+# Probes of the key `(occurred_at, event_key)`: the only index that finds one event.
 _SEEN: Final = """
-    SELECT occurred_at, event_id FROM events
-    WHERE (occurred_at, event_id) IN (SELECT * FROM unnest($1::timestamptz[], $2::text[]))
+    SELECT occurred_at, event_key, source FROM events
+    WHERE (occurred_at, event_key) IN (SELECT * FROM unnest($1::timestamptz[], $2::uuid[]))
 """
 
 
@@ -188,13 +190,13 @@ async def _poll_samples(conn: asyncpg.Connection, load: _Load) -> int:
     # Only the oldest samples of each source: rows land roughly in order, and probing every
     # pending id ten times a second would itself cost PostgreSQL a tenth of a core.
     keys = [
-        *itertools.islice((k for k in load.pending if k[1].startswith("fb-")), _POLLED_PER_SOURCE),
-        *itertools.islice((k for k in load.pending if k[1].startswith("ttk-")), _POLLED_PER_SOURCE),
+        *itertools.islice((k for k in load.pending if k[2] == "facebook"), _POLLED_PER_SOURCE),
+        *itertools.islice((k for k in load.pending if k[2] == "tiktok"), _POLLED_PER_SOURCE),
     ]
     seen = await conn.fetch(_SEEN, [key[0] for key in keys], [key[1] for key in keys])
     now = time.perf_counter()
     for record in seen:
-        answered = load.pending.pop((record["occurred_at"], record["event_id"]))
+        answered = load.pending.pop((record["occurred_at"], record["event_key"], record["source"]))
         load.lags.append(now - answered)
         load.lag_times.append((answered - load.first_sent, now - answered))
     return len(seen)

@@ -47,11 +47,11 @@ def _price(cents: str, high: int) -> str:
 # $5 countries, $6 city prefixes, $7 first names, $8 city suffixes, $9 last names, $10 city
 # names, $11 the campaign pool, $12 the alphanumeric alphabet.
 _GENERATE = f"""
-INSERT INTO events (event_id, occurred_at, received_at, source, funnel_stage, event_type,
-                    user_id, campaign_id, ad_id, purchase_amount, age, gender, country, city,
-                    followers, device, correlation_id, batch_id, batch_index)
+INSERT INTO events (event_key, occurred_at, source, funnel_stage, event_type,
+                    user_id, campaign_id, purchase_amount, age, gender, country, city,
+                    followers, device, batch_id, batch_index)
 SELECT
-    event_id, at, at,
+    md5(event_id)::uuid, at,
     CASE WHEN fb THEN 'facebook' ELSE 'tiktok' END,
     CASE WHEN top THEN 'top' ELSE 'bottom' END,
     kind,
@@ -60,7 +60,6 @@ SELECT
         CASE WHEN r8 < 0.05 THEN {_pick("$11::text[]", "r4")}
              ELSE 'camp-' || {_alphanumeric("a5", 5)} END
     END,
-    CASE WHEN fb AND NOT top THEN 'ad-' || {_alphanumeric("a8", 8)} END,
     CASE WHEN fb AND kind = 'checkout.complete' THEN {_price("fb_cents", 1000)}
          WHEN NOT fb AND kind = 'purchase' THEN {_price("tiktok_cents", 500)} END,
     CASE WHEN fb THEN 18 + floor(r5 * 48)::int END,
@@ -79,7 +78,6 @@ SELECT
     END,
     CASE WHEN NOT fb THEN floor(r5 * 1000001)::bigint END,
     CASE WHEN NOT fb AND top THEN (ARRAY['Android', 'iOS', 'Desktop'])[1 + floor(r6 * 3)::int] END,
-    NULL,
     -- Reports never read the raw form: these rows point into no batch.
     0, 0
 FROM (
@@ -98,7 +96,7 @@ FROM (
                     ELSE (ARRAY['profile.visit', 'purchase', 'follow'])[1 + floor(r3 * 3)::int] END
            END AS kind,
            r1, r4, r5, r6, r7, r8, c0, c1, c2, c3,
-           floor(a5 * {62**5})::bigint AS a5, floor(a8 * {62**8})::bigint AS a8,
+           floor(a5 * {62**5})::bigint AS a5,
            1000 + floor(r9 * 99001)::int AS fb_cents, 500 + floor(r9 * 49501)::int AS tiktok_cents,
            -- commerce.price's last digit: 9, 5, 0 or any digit, weights 5:3:1:1
            CASE WHEN r10 < 0.5 THEN 9 WHEN r10 < 0.8 THEN 5 WHEN r10 < 0.9 THEN 0
@@ -106,7 +104,7 @@ FROM (
     FROM (SELECT i, random() AS r1, random() AS r2, random() AS r3, random() AS r4,
                  random() AS r5, random() AS r6, random() AS r7, random() AS r8, random() AS r9,
                  random() AS r10, random() AS c0, random() AS c1, random() AS c2, random() AS c3,
-                 random() AS a5, random() AS a8
+                 random() AS a5
           FROM generate_series($1::bigint, $2::bigint) AS i) AS draws
 ) AS drawn
 """

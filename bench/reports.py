@@ -183,7 +183,7 @@ async def _ingest(url: str) -> None:
 
     async def store(source: Source, size: int) -> float:
         events = generate_batch(rng, size, source)
-        rows = [wire_row(event, None, datetime.now(UTC)) for event in events]
+        rows = [wire_row(event) for event in events]
         started = time.perf_counter()
         async with conn.transaction():
             await store_events(conn, rows)

@@ -297,7 +297,9 @@ async def _poll_samples(conn: asyncpg.Connection, run: _Run) -> None:
     seen = await conn.fetch(_SEEN, [key[0] for key in keys], [key[1] for key in keys])
     now = time.perf_counter()
     for record in seen:
-        answered = run.pending.pop((record["occurred_at"], record["event_id"]), None)
+        answered = run.pending.pop(
+            (record["occurred_at"], record["event_key"], record["source"]), None
+        )
         if answered is not None:
             run.window(answered).lags.append(now - answered)
 

@@ -33,6 +33,7 @@ from funnel.events import SOURCES
 from funnel.local import EmbeddedPostgres
 from funnel.local.postgres_user import server_scratch
 from funnel.publisher import generate_batch
+from funnel.reporting import REPEAT_USER_WINDOW
 
 
 class _Rows:
@@ -47,7 +48,7 @@ class _Rows:
         source = SOURCES[self._turn % len(SOURCES)]
         self._turn += 1
         events = generate_batch(self._rng, size, source)
-        return [wire_row(event, None, self._received_at) for event in events]
+        return [wire_row(event) for event in events]
 
 
 async def _timed_steps(conn: asyncpg.Connection, rows: list[EventRow]) -> dict[str, float]:
@@ -69,7 +70,7 @@ async def _timed_steps(conn: asyncpg.Connection, rows: list[EventRow]) -> dict[s
         lambda: conn.copy_records_to_table(ingest._STAGING, records=rows, columns=COLUMNS),
     )
     await step("INSERT into events", lambda: conn.execute(ingest._MOVE_ALL_NEW))
-    for name, statement in summaries.UPDATE_STEPS:
+    for name, statement in await summaries.update_steps(conn, REPEAT_USER_WINDOW):
         await step(name, functools.partial(conn.execute, statement))
     await step("COMMIT", transaction.commit)
     return spent

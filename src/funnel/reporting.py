@@ -2,10 +2,11 @@
 
 One home for each rule, so the write path (`funnel.db.summaries`, retention) and the report
 API (`funnel.reporter`) can never disagree: which events are revenue, the grains of the
-summary buckets, the age groups and follower tiers of the demographics, and how long top
-lists are.
+summary buckets, the age groups and follower tiers of the demographics, how long top lists
+are, and how far apart two events of one user are still known as one user's.
 """
 
+from datetime import timedelta
 from typing import Final, Literal
 
 from funnel.events.source import Source
@@ -65,3 +66,9 @@ TOP_SIZE: Final = 10
 
 #: Pairs of (country, city) each bucket's sketch keeps.
 CITY_SKETCH_SIZE: Final = 100
+
+#: Two events of one user at most this far apart are known to be one user's
+#: (`REPEAT_USER_WINDOW`'s default): demographics count every user once over any range no
+#: longer than this. Finding them costs a probe of each partition the window overlaps, per
+#: new event, so the window, not the history kept, sets that cost.
+REPEAT_USER_WINDOW: Final = timedelta(hours=1)

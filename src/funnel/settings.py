@@ -14,6 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BeforeValidator, ByteSize, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from funnel.reporting import REPEAT_USER_WINDOW
+
 AppEnv = Literal["development", "staging", "production"]
 LogFormat = Literal["json", "console"]
 
@@ -155,6 +157,21 @@ class RetentionSettings(BaseSettings):
 
 # Partition widths chosen by default: each divides an hour, so partitions align on hours.
 _WIDTHS: Final = tuple(timedelta(minutes=m) for m in (1, 2, 5, 10, 15, 30, 60))
+
+
+class RepeatUserSettings(BaseSettings):
+    """How far apart two events of one user may be and still be known as one user's: read
+    alike by the collectors (which find repeat users) and the reporter (which says when a
+    count of users is exact)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    repeat_user_window: Duration = Field(
+        default=REPEAT_USER_WINDOW,
+        gt=timedelta(0),
+        description="demographics count a user once over any range up to this long; each new "
+        "event probes the partitions this far either side of it (`30m`, `1h`, `6h`)",
+    )
 
 
 class DatabaseSettings(BaseSettings):

@@ -6,6 +6,7 @@ import orjson
 import pytest
 
 from funnel.collector.message import UndecodableMessageError, decode_message
+from funnel.db import event_key
 from funnel.jetstream import Delivery
 from funnel.observability import CORRELATION_HEADER
 from tests.collector.collector_traffic import make_events
@@ -16,15 +17,20 @@ def _delivery(body: bytes, correlation_id: str | None = "corr-9") -> Delivery:
     return Delivery("events.facebook", body, headers, num_delivered=1, stream_sequence=42)
 
 
-def test_good_events_become_rows_with_the_message_correlation_id() -> None:
-    """Every valid event of the message's source is a row carrying the message's id."""
+def test_good_events_become_rows_of_a_batch_with_the_message_correlation_id() -> None:
+    """Every valid event of the message's source is a row pointing into the message's
+    batch, which carries the message's correlation id and arrival."""
     events = make_events("facebook", 20)
     received_at = datetime.now(UTC)
     decoded = decode_message(_delivery(orjson.dumps(events)), "facebook", received_at)
     assert decoded.events == 20
-    assert [row.event_id for row in decoded.rows] == [event["eventId"] for event in events]
-    assert {row.correlation_id for row in decoded.rows} == {"corr-9"}
-    assert {row.received_at for row in decoded.rows} == {received_at}
+    assert [row.event_key for row in decoded.rows] == [
+        event_key(event["eventId"]) for event in events
+    ]
+    assert (decoded.batch.correlation_id, decoded.batch.received_at) == ("corr-9", received_at)
+    assert [(row.batch_id, row.batch_index) for row in decoded.rows] == [
+        (decoded.batch.batch_id, index) for index in range(20)
+    ]
     assert decoded.refused == []
 
 

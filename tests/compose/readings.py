@@ -61,7 +61,9 @@ async def rows_of(database_url: str, correlation_id: str) -> int:
     connection = await asyncpg.connect(database_url)
     try:
         count: int = await connection.fetchval(
-            "SELECT count(*) FROM events WHERE correlation_id = $1", correlation_id
+            "SELECT count(*) FROM events WHERE batch_id IN"
+            " (SELECT batch_id FROM raw_batches WHERE correlation_id = $1)",
+            correlation_id,
         )
     finally:
         await connection.close()

@@ -94,10 +94,8 @@ def batch_of(
     message's raw batch."""
     validation = validate_events(raws)
     assert validation.rejected == []
-    received_at = datetime.now(UTC)
-    batch = raw_batch(orjson.dumps(raws))
+    batch = raw_batch(orjson.dumps(raws), correlation_id, datetime.now(UTC))
     rows = [
-        to_row(valid.event, valid.raw, correlation_id, received_at, (batch.batch_id, valid.index))
-        for valid in validation.valid
+        to_row(valid.event, valid.raw, (batch.batch_id, valid.index)) for valid in validation.valid
     ]
     return rows, batch

@@ -1,11 +1,10 @@
 """Mapping validated events to rows."""
 
 import random
-from datetime import UTC, datetime
 
 import pytest
 
-from funnel.db.rows import COLUMNS, EventRow, UnstorableEventError, to_row
+from funnel.db.rows import COLUMNS, EventRow, UnstorableEventError, event_key, to_row
 from funnel.events import (
     Event,
     FacebookEngagementBottom,
@@ -28,10 +27,9 @@ def test_columns_follow_the_table() -> None:
 def test_facebook_top_event_has_no_transaction_columns() -> None:
     """A top-funnel Facebook event has no campaign, ad or amount, but its demographics."""
     [valid] = validate_events([facebook_event(stage="top")]).valid
-    row = to_row(valid.event, valid.raw, None, datetime.now(UTC))
-    assert (row.campaign_id, row.ad_id, row.purchase_amount) == (None, None, None)
+    row = to_row(valid.event, valid.raw)
+    assert (row.campaign_id, row.purchase_amount) == (None, None)
     assert (row.age, row.gender, row.country, row.city) == (34, "female", "Ukraine", "Kyiv")
-    assert row.correlation_id is None
 
 
 def test_nul_character_in_a_column_is_refused() -> None:
@@ -41,21 +39,21 @@ def test_nul_character_in_a_column_is_refused() -> None:
     raw["data"]["user"]["userId"] = "bad\x00id"
     [valid] = validate_events([raw]).valid
     with pytest.raises(UnstorableEventError, match="NUL"):
-        to_row(valid.event, valid.raw, None, datetime.now(UTC))
+        to_row(valid.event, valid.raw)
     elsewhere = tiktok_event()
     elsewhere["data"]["user"]["username"] = "bad\x00name"
     [valid] = validate_events([elsewhere]).valid
-    assert to_row(valid.event, valid.raw, None, datetime.now(UTC)).user_id
+    assert to_row(valid.event, valid.raw).user_id
 
 
 def test_wire_mapping_matches_the_models() -> None:
     """Every column read from the wire object equals what the validated model says."""
     raws = generate_batch(random.Random(5), 2_000)
-    received_at = datetime.now(UTC)
-    for valid in validate_events(raws).valid:
+    for number, valid in enumerate(validate_events(raws).valid):
         event = valid.event
-        row = to_row(event, valid.raw, "c", received_at)
-        assert row.occurred_at == event.occurred_at
+        row = to_row(event, valid.raw, (7, number))
+        assert (row.occurred_at, row.event_key) == (event.occurred_at, event_key(event.event_id))
+        assert (row.batch_id, row.batch_index) == (7, number)
         assert (row.source, row.funnel_stage, row.event_type) == (
             event.source,
             event.funnel_stage,
@@ -77,7 +75,6 @@ def _expected(event: Event, row: EventRow) -> EventRow:
             country=user.location.country,
             city=user.location.city,
             campaign_id=bottom.campaign_id if bottom else None,
-            ad_id=bottom.ad_id if bottom else None,
             purchase_amount=bottom.purchase if bottom else None,
             followers=None,
             device=None,
@@ -89,7 +86,6 @@ def _expected(event: Event, row: EventRow) -> EventRow:
         gender=None,
         city=None,
         campaign_id=None,
-        ad_id=None,
         followers=event.data.user.followers,
         device=top.device if top else None,
         country=top.country if top else None,

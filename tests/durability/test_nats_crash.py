@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import nats
 import nats.errors
@@ -23,6 +22,7 @@ from funnel.events import Subjects
 from funnel.local import EmbeddedNats
 from funnel.publisher import generate_batch
 from tests.durability.funnel_process import eventually, funnel_services
+from tests.faults.fault_ledger import stored_ids
 from tests.gateway.gateway_harness import stored_messages
 
 REQUESTS = 4
@@ -61,12 +61,8 @@ async def _consumers_idle(nats_url: str, subjects: Subjects) -> bool:
 
 async def _stored_rows(database_url: str) -> tuple[int, set[str]]:
     """Rows in `events`, and their distinct event ids."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        rows = await conn.fetch("SELECT event_id FROM events")
-    finally:
-        await conn.close()
-    return len(rows), {row["event_id"] for row in rows}
+    stored = await stored_ids(database_url)
+    return stored.total(), set(stored)
 
 
 async def test_acknowledged_events_survive_sigkill_of_nats(

@@ -22,6 +22,7 @@ from tests.collector.collector_traffic import (
     publish,
     running,
 )
+from tests.faults.fault_ledger import stored_ids
 
 EVENTS = 30_000
 
@@ -43,11 +44,7 @@ async def own_postgres(server_dir: Path) -> AsyncIterator[tuple[EmbeddedPostgres
 
 
 async def _event_ids(database_url: str) -> set[str]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return {row["event_id"] for row in await conn.fetch("SELECT event_id FROM events")}
-    finally:
-        await conn.close()
+    return set(await stored_ids(database_url))
 
 
 async def test_embedded_postgres_commits_durably(

@@ -14,8 +14,10 @@ from typing import Protocol
 import asyncpg
 import httpx
 import nats
+import orjson
 import pytest
 
+from funnel.db.raw import read_raw_events
 from funnel.events import SOURCES, Source, Subjects
 from funnel.jetstream import JetStreamConnection, read_dead_letter, read_messages
 from tests.faults.fault_load import Load
@@ -56,13 +58,16 @@ class Tally:
 
 
 async def stored_ids(database_url: str) -> Counter[str]:
-    """Every `event_id` in the `events` table, with how many rows carry it."""
+    """Every eventId stored, with how many rows carry it: read back from each row's raw
+    batch (a row keeps only the id's MD5), so every row's raw event is checked too."""
     conn = await asyncpg.connect(database_url)
     try:
-        rows = await conn.fetch("SELECT event_id, count(*) AS n FROM events GROUP BY event_id")
+        keys = await conn.fetch("SELECT occurred_at, event_key FROM events")
+        raw = await read_raw_events(conn, [(key["occurred_at"], key["event_key"]) for key in keys])
     finally:
         await conn.close()
-    return Counter({row["event_id"]: row["n"] for row in rows})
+    assert len(raw) == len(keys), "a stored row without its raw event"
+    return Counter(orjson.loads(event)["eventId"] for event in raw.values())
 
 
 async def pending(nats_url: str, subjects: Subjects) -> int:

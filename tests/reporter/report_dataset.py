@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from funnel.db.rows import EventRow
+from funnel.db.rows import EventRow, event_key
 
 START = datetime(2026, 11, 25, 9, 58, 30, tzinfo=UTC)
 SPAN = timedelta(hours=2, minutes=40)
@@ -71,15 +71,13 @@ def generate(count: int = 3000, seed: int = 7) -> list[EventRow]:
                 device, country = rng.choice(DEVICES), rng.choice(COUNTRIES)
         rows.append(
             EventRow(
-                event_id=f"{source[:2]}-{number}",
+                event_key=event_key(f"{source[:2]}-{number}"),
                 occurred_at=_moment(rng),
-                received_at=START,
                 source=source,
                 funnel_stage=stage,
                 event_type=kind,
                 user_id=user,
                 campaign_id=campaign,
-                ad_id=None,
                 purchase_amount=amount,
                 age=age,
                 gender=gender,
@@ -87,7 +85,6 @@ def generate(count: int = 3000, seed: int = 7) -> list[EventRow]:
                 city=city,
                 followers=followers,
                 device=device,
-                correlation_id=None,
                 payload=None,
                 # Reports never read the raw form: these rows point into no batch.
                 batch_id=0,
@@ -285,7 +282,7 @@ def expected_demographics(
         if window.holds(r) and source in (None, r.source):
             by_user[(r.source, r.user_id)].append(r)
     latest = {
-        key: max(events, key=lambda r: (r.occurred_at, r.event_id))
+        key: max(events, key=lambda r: (r.occurred_at, r.event_key))
         for key, events in by_user.items()
     }
     answer: dict[str, Any] = {
@@ -318,7 +315,7 @@ def expected_demographics(
         tops = [
             max(
                 (r for r in events if r.funnel_stage == "top"),
-                key=lambda r: (r.occurred_at, r.event_id),
+                key=lambda r: (r.occurred_at, r.event_key),
             )
             for (s, _), events in by_user.items()
             if s == "tiktok" and any(r.funnel_stage == "top" for r in events)

@@ -8,7 +8,7 @@ import asyncpg
 import httpx
 import pytest
 
-from funnel.db import run_migrations, store_events
+from funnel.db import event_key, run_migrations, store_events
 from funnel.reporting import CITY_SKETCH_SIZE
 from tests.db.db_samples import facebook_event, rows_of
 from tests.reporter.conftest import Loaded, load, running_reporter
@@ -48,22 +48,30 @@ async def test_latest_event_in_range_describes_the_user(database_url: str) -> No
     tiktok_bottom = next(row for row in rows if row.source == "tiktok" and not row.device)
     at = START + timedelta(minutes=30)
     mine = [
-        facebook[0]._replace(event_id="a", user_id="u", occurred_at=at, country="Chile"),
+        facebook[0]._replace(
+            event_key=event_key("a"), user_id="u", occurred_at=at, country="Chile"
+        ),
         facebook[1]._replace(
-            event_id="b",
+            event_key=event_key("b"),
             user_id="u",
             occurred_at=at + timedelta(seconds=5),
             country="Kenya",
             city="Beta",
         ),
         facebook[2]._replace(
-            event_id="c", user_id="u", occurred_at=at + timedelta(hours=1), country="Poland"
+            event_key=event_key("c"),
+            user_id="u",
+            occurred_at=at + timedelta(hours=1),
+            country="Poland",
         ),
         tiktok_top._replace(
-            event_id="d", user_id="t", occurred_at=at, device="Desktop", followers=7
+            event_key=event_key("d"), user_id="t", occurred_at=at, device="Desktop", followers=7
         ),
         tiktok_bottom._replace(
-            event_id="e", user_id="t", occurred_at=at + timedelta(seconds=1), followers=9
+            event_key=event_key("e"),
+            user_id="t",
+            occurred_at=at + timedelta(seconds=1),
+            followers=9,
         ),
     ]
     await run_migrations(database_url)
@@ -86,7 +94,9 @@ async def test_the_largest_follower_counts_are_averaged_exactly(database_url: st
     tiktok = [row for row in rows if row.source == "tiktok"][:3]
     at = START + timedelta(minutes=10)
     mine = [
-        row._replace(event_id=f"big-{n}", user_id=f"big-{n}", occurred_at=at, followers=2**63 - 1)
+        row._replace(
+            event_key=event_key(f"big-{n}"), user_id=f"big-{n}", occurred_at=at, followers=2**63 - 1
+        )
         for n, row in enumerate(tiktok)
     ]
     await run_migrations(database_url)

@@ -4,7 +4,7 @@ import asyncio
 
 import asyncpg
 
-from funnel.db import run_migrations
+from funnel.db import event_key, run_migrations
 from funnel.db.ingest import store_events
 from funnel.db.summaries import rebuild_summaries
 from tests.reporter.conftest import Loaded, load, running_reporter
@@ -22,7 +22,7 @@ async def _contents(conn: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]
         table: await conn.fetch(f"SELECT * FROM {table} ORDER BY {keys}")
         for table, keys in _TABLES.items()
     }
-    found["repeat_events"] = await conn.fetch("SELECT * FROM repeat_events ORDER BY event_id")
+    found["repeat_events"] = await conn.fetch("SELECT * FROM repeat_events ORDER BY event_key")
     return found
 
 
@@ -53,7 +53,7 @@ async def test_concurrent_writers_flag_a_shared_user(database_url: str) -> None:
     await run_migrations(database_url)
     first = next(row for row in generate(count=50, seed=11) if row.device is not None)
     first = first._replace(user_id="shared")
-    second = first._replace(event_id="tt-other", followers=5, device="Desktop")
+    second = first._replace(event_key=event_key("tt-other"), followers=5, device="Desktop")
     a, b = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
     try:
         in_a, in_b = a.transaction(), b.transaction()

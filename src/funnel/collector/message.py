@@ -49,10 +49,10 @@ def decode_message(delivery: Delivery, source: Source, received_at: datetime) ->
         raise UndecodableMessageError(f"not JSON: {exc}") from None
     if not isinstance(items, list):
         raise UndecodableMessageError(f"not a JSON array but a {type(items).__name__}")
-    decoded = DecodedMessage(delivery, events=len(items), batch=raw_batch(delivery.data))
+    batch = raw_batch(delivery.data, delivery.correlation_id, received_at)
+    decoded = DecodedMessage(delivery, events=len(items), batch=batch)
     validation = validate_events(items)
     decoded.invalid.extend(validation.rejected)
-    correlation_id = delivery.correlation_id
     may_hold_nul = NUL_ESCAPE in delivery.data
     for valid in validation.valid:
         if valid.source != source:
@@ -61,13 +61,7 @@ def decode_message(delivery: Delivery, source: Source, received_at: datetime) ->
             continue
         try:
             decoded.rows.append(
-                wire_row(
-                    valid.raw,
-                    correlation_id,
-                    received_at,
-                    (decoded.batch.batch_id, valid.index),
-                    may_hold_nul=may_hold_nul,
-                )
+                wire_row(valid.raw, (batch.batch_id, valid.index), may_hold_nul=may_hold_nul)
             )
         except UnstorableEventError as exc:
             decoded.unstorable.append(Rejected(valid.index, valid.raw, [FieldError("", str(exc))]))

@@ -8,13 +8,21 @@ from pydantic import Field, model_validator
 from funnel.db import RetentionPolicy
 from funnel.events.source import Source
 from funnel.reporting import Grain
-from funnel.settings import DatabaseSettings, NatsSettings, RetentionSettings, ServiceSettings
+from funnel.settings import (
+    DatabaseSettings,
+    NatsSettings,
+    RepeatUserSettings,
+    RetentionSettings,
+    ServiceSettings,
+)
 
 # Without `PORT`, each deployment listens where the contract puts it.
 _DEFAULT_PORTS: Final[dict[str, int]] = {"facebook": 3001, "tiktok": 3002}
 
 
-class CollectorSettings(ServiceSettings, NatsSettings, DatabaseSettings, RetentionSettings):
+class CollectorSettings(
+    ServiceSettings, NatsSettings, DatabaseSettings, RetentionSettings, RepeatUserSettings
+):
     """Built once from the environment (`COLLECTOR_SOURCE`, `NATS_URL`, ...) in `run`."""
 
     collector_source: Source = Field(description="facebook or tiktok: the subject this pulls")

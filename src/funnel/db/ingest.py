@@ -2,7 +2,7 @@
 
 Rows are copied (binary COPY) into a session-local staging table, then moved into `events`
 with one `INSERT`; if any of them is stored already, with `ON CONFLICT (occurred_at,
-event_id) DO NOTHING` instead: a redelivered or duplicate event (same `eventId` and
+event_key) DO NOTHING` instead: a redelivered or duplicate event (same `eventId` and
 `timestamp`) is skipped by the primary key, so storing the same batch twice stores it once.
 The rows that were new land in the temporary table `_new_events`, from which the report
 summaries are updated in the same transaction, and their count per partition in
@@ -19,19 +19,13 @@ from funnel.db.errors import translate_errors
 from funnel.db.partitions import DEFAULT_PARTITION_WIDTH, create_partitions, is_missing_partition
 from funnel.db.rows import COLUMNS, EventRow, RawBatch
 from funnel.db.summaries import update_summaries
+from funnel.reporting import REPEAT_USER_WINDOW
 
 _STAGING: Final = "_staging_events"
 _COLUMN_LIST: Final = ", ".join(COLUMNS)
 
 # What the summaries read of a new event: copying the raw payload too cost a third of the move.
-_NOT_SUMMARIZED: Final = {
-    "received_at",
-    "ad_id",
-    "correlation_id",
-    "payload",
-    "batch_id",
-    "batch_index",
-}
+_NOT_SUMMARIZED: Final = {"payload", "batch_id", "batch_index"}
 _SUMMARY_COLUMNS: Final = ", ".join(column for column in COLUMNS if column not in _NOT_SUMMARIZED)
 
 # Temporary tables live as long as the connection; creating them once per session and
@@ -63,7 +57,7 @@ def _move(on_conflict: str) -> str:
 # per event. A batch that holds a stored event (a redelivery) fails it and takes the
 # skipping path instead, inside the same transaction.
 _MOVE_ALL_NEW: Final = _move("")
-_MOVE_SKIPPING_STORED: Final = _move("ON CONFLICT (occurred_at, event_id) DO NOTHING")
+_MOVE_SKIPPING_STORED: Final = _move("ON CONFLICT (occurred_at, event_key) DO NOTHING")
 
 # What retention reads: rows stored and the latest arrival, per partition and source.
 _COUNT_ARRIVALS: Final = """
@@ -88,9 +82,11 @@ _STORE_BATCHES: Final = f"""
         JOIN raw_partitions AS p ON s.occurred_at >= p.starts AND s.occurred_at < p.ends
         GROUP BY s.batch_id, p.name
     )
-    INSERT INTO raw_batches (batch_id, occurred_at, events)
-    SELECT parts.batch_id, parts.occurred_at, b.events
-    FROM parts JOIN unnest($1::bigint[], $2::bytea[]) AS b (batch_id, events) USING (batch_id)
+    INSERT INTO raw_batches (batch_id, occurred_at, events, correlation_id, received_at)
+    SELECT parts.batch_id, parts.occurred_at, b.events, b.correlation_id, b.received_at
+    FROM parts
+    JOIN unnest($1::bigint[], $2::bytea[], $3::text[], $4::timestamptz[])
+        AS b (batch_id, events, correlation_id, received_at) USING (batch_id)
     ORDER BY 1, 2
     ON CONFLICT (batch_id, occurred_at) DO NOTHING
 """
@@ -111,6 +107,7 @@ async def store_events(
     batches: Sequence[RawBatch] = (),
     *,
     partition_width: timedelta = DEFAULT_PARTITION_WIDTH,
+    repeat_window: timedelta = REPEAT_USER_WINDOW,
 ) -> int:
     """Store `rows`, and the `batches` they point into, inside the caller's open transaction;
     return how many rows were new.
@@ -119,7 +116,8 @@ async def store_events(
     Rows no partition holds get one (`partition_width` wide) inside this transaction, which
     then holds the partition lock until it ends, so retention rounds and other writers
     making partitions wait for it: the collectors make them beforehand (`Partitions.ensure`),
-    so this happens only when a partition went in between.
+    so this happens only when a partition went in between. Repeat users are found among
+    events at most `repeat_window` apart (`funnel.db.summaries`).
     Raises `DatabaseUnavailableError` when the database goes away, asyncpg's own errors when
     the data itself is refused.
     """
@@ -144,8 +142,10 @@ async def store_events(
                 _STORE_BATCHES,
                 [batch.batch_id for batch in batches],
                 [batch.events for batch in batches],
+                [batch.correlation_id for batch in batches],
+                [batch.received_at for batch in batches],
             )
         if inserted:
             await conn.execute(_COUNT_ARRIVALS)
-            await update_summaries(conn)
+            await update_summaries(conn, repeat_window)
     return inserted

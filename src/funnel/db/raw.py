@@ -10,18 +10,20 @@ wrote it into the message: the same bytes. Rows stored before migration `0009` g
 import zlib
 from collections.abc import Sequence
 from datetime import datetime
+from uuid import UUID
 
 import asyncpg
 import orjson
 
 from funnel.db.errors import translate_errors
+from funnel.db.rows import event_key
 
-EventKey = tuple[datetime, str]  # (occurred_at, event_id): how `events` names an event
+EventKey = tuple[datetime, UUID]  # (occurred_at, event_key): how `events` names an event
 
 _READ = """
-    SELECT e.occurred_at, e.event_id, e.payload::text AS legacy, e.batch_index, b.events
-    FROM unnest($1::timestamptz[], $2::text[]) AS k (occurred_at, event_id)
-    JOIN events AS e USING (occurred_at, event_id)
+    SELECT e.occurred_at, e.event_key, e.payload::text AS legacy, e.batch_index, b.events
+    FROM unnest($1::timestamptz[], $2::uuid[]) AS k (occurred_at, event_key)
+    JOIN events AS e USING (occurred_at, event_key)
     LEFT JOIN raw_partitions AS p ON e.occurred_at >= p.starts AND e.occurred_at < p.ends
     LEFT JOIN raw_batches AS b
         ON b.batch_id = e.batch_id AND b.occurred_at >= p.starts AND b.occurred_at < p.ends
@@ -37,7 +39,7 @@ async def read_raw_events(
     found: dict[EventKey, bytes] = {}
     unpacked: dict[bytes, list[object]] = {}
     for row in rows:
-        key = (row["occurred_at"], row["event_id"])
+        key = (row["occurred_at"], row["event_key"])
         if row["legacy"] is not None:
             found[key] = row["legacy"].encode()
         elif row["events"] is not None:
@@ -52,6 +54,7 @@ async def find_event(conn: asyncpg.Connection, event_id: str) -> list[EventKey]:
     """Every stored event with this `eventId` (one per `timestamp`); reads every partition."""
     with translate_errors():
         rows = await conn.fetch(
-            "SELECT occurred_at, event_id FROM events WHERE event_id = $1 ORDER BY 1", event_id
+            "SELECT occurred_at, event_key FROM events WHERE event_key = $1 ORDER BY 1",
+            event_key(event_id),
         )
-    return [(row["occurred_at"], row["event_id"]) for row in rows]
+    return [(row["occurred_at"], row["event_key"]) for row in rows]

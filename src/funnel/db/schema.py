@@ -55,14 +55,20 @@ def _known_revisions() -> frozenset[str]:
     return frozenset(revision.revision for revision in script.walk_revisions())
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, revision: str) -> None:
     config = _config()
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
 
 
-async def run_migrations(database_url: str, *, timeout: float = 0) -> None:  # noqa: ASYNC109 - bounds waiting for the server, not the call
-    """Apply every pending migration to the (existing) database at `database_url`.
+async def run_migrations(
+    database_url: str,
+    *,
+    timeout: float = 0,  # noqa: ASYNC109 - bounds waiting for the server, not the call
+    revision: str = "head",
+) -> None:
+    """Apply every pending migration (up to `revision`) to the (existing) database at
+    `database_url`.
 
     Safe to call from many processes at once. While the server is unavailable (starting,
     restarting) it retries for up to `timeout` seconds, then raises
@@ -77,8 +83,9 @@ async def run_migrations(database_url: str, *, timeout: float = 0) -> None:  # n
     )
     async for attempt in retrying:
         with attempt:
-            await _upgrade_once(database_url)
-    _log.info("migrations_applied", revision=",".join(sorted(head_revisions())))
+            await _upgrade_once(database_url, revision)
+    applied = ",".join(sorted(head_revisions())) if revision == "head" else revision
+    _log.info("migrations_applied", revision=applied)
 
 
 def _log_wait(state: RetryCallState) -> None:
@@ -86,7 +93,7 @@ def _log_wait(state: RetryCallState) -> None:
     _log.warning("database_not_available", attempt=state.attempt_number, error=str(error))
 
 
-async def _upgrade_once(database_url: str) -> None:
+async def _upgrade_once(database_url: str, revision: str) -> None:
     engine = create_async_engine(to_sqlalchemy_url(database_url), poolclass=NullPool)
     try:
         with translate_errors():
@@ -94,7 +101,7 @@ async def _upgrade_once(database_url: str) -> None:
                 await connection.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY}
                 )
-                await connection.run_sync(_upgrade)
+                await connection.run_sync(_upgrade, revision)
     finally:
         await engine.dispose()
 

@@ -7,6 +7,8 @@ exactly once in every summary. `rebuild_summaries` recomputes everything from `e
 `0002_summaries`; docs/storage.md ("Summary tables") explains how reports combine them.
 """
 
+from collections.abc import Sequence
+from datetime import timedelta
 from itertools import pairwise
 from typing import Final
 
@@ -17,6 +19,7 @@ from funnel.reporting import (
     AUDIENCE_GRAINS,
     CITY_SKETCH_SIZE,
     EVENT_GRAINS,
+    REPEAT_USER_WINDOW,
     Grain,
     is_transaction,
 )
@@ -291,57 +294,89 @@ _LOCK_SOURCES: Final = """
 """
 
 _REPEAT_COLUMNS: Final = (
-    "event_id, source, occurred_at, user_id, funnel_stage, gender, age, country, city,"
+    "event_key, source, occurred_at, user_id, funnel_stage, gender, age, country, city,"
     " followers, device"
 )
 
-# A new event whose user has another event of the same source makes that user a repeat
-# user: all their events (the new and the earlier ones) are copied, once each.
-# Both lookups probe `ix_events_user_id` (hash) once per new event, whatever the
-# planner believes: each is a LATERAL subquery that cannot be flattened, over an inner
-# `OFFSET 0` subquery that filters on `user_id` alone, so the source test cannot be pushed
-# down. As plain joins the planner hashed all of `events` per batch; with the source test
-# pushed down, on a table not yet analyzed, it ANDed in `ix_events_source_occurred_at` and
-# read every event of the source per probe (2,400 rows/s in bench.collector).
-_ADD_REPEATS: Final = f"""
+
+# The partitions holding events at most `window` away from a new one: the repeat-user
+# probe's. Raw partitions are few (hundreds at most), a batch's instants a few seconds.
+_NEAR_PARTITIONS: Final = """
+    SELECT p.name
+    FROM raw_partitions AS p
+    JOIN (SELECT DISTINCT date_trunc('second', occurred_at) AS at FROM _new_events) AS n
+        ON p.starts <= n.at + $1::interval + interval '1 second' AND p.ends > n.at - $1::interval
+    GROUP BY p.name, p.starts
+    ORDER BY p.starts
+"""
+
+
+def _add_repeats(partitions: Sequence[str]) -> str:
+    """A new event whose user has another event of the same source in one of `partitions`
+    makes that user a repeat user: their events there (the new one included) are copied,
+    once each.
+
+    With `partitions` every one within the repeat window of a new event, any two events of
+    a user at most the window apart are both in `repeat_events`, so a report over a range no
+    longer than the window counts every user once. The probe costs one lookup in each of
+    these partitions' `ix_events_user_id` (hash) per new event: the window, not the history
+    kept, sets its cost. The partitions are named, not found by a time test on `events`: the
+    planner ANDs such a test with a scan of the key's whole range per lookup.
+    """
+    if not partitions:
+        return ""
+
+    def of_user(columns: str, outer: str) -> str:
+        return " UNION ALL ".join(
+            f'SELECT {columns} FROM "{name}" WHERE user_id = {outer}.user_id'
+            f" AND source = {outer}.source"
+            for name in partitions
+        )
+
+    return f"""
     WITH repeat_users AS (
         SELECT DISTINCT n.source, n.user_id
         FROM _new_events AS n
         CROSS JOIN LATERAL (
-            SELECT 1
-            FROM (
-                SELECT source, occurred_at, event_id FROM events WHERE user_id = n.user_id OFFSET 0
-            ) AS o
-            WHERE o.source = n.source AND (o.occurred_at, o.event_id) <> (n.occurred_at, n.event_id)
+            SELECT 1 FROM ({of_user("occurred_at, event_key", "n")}) AS o
+            WHERE (o.occurred_at, o.event_key) <> (n.occurred_at, n.event_key)
             LIMIT 1
         ) AS other
     )
     INSERT INTO repeat_events ({_REPEAT_COLUMNS})
-    SELECT {", ".join(f"e.{column.strip()}" for column in _REPEAT_COLUMNS.split(","))}
-    FROM repeat_users AS r
-    CROSS JOIN LATERAL (
-        SELECT * FROM (SELECT * FROM events WHERE user_id = r.user_id OFFSET 0) AS u
-        WHERE u.source = r.source
-    ) AS e
-    ORDER BY e.occurred_at, e.event_id
-    ON CONFLICT (occurred_at, event_id) DO NOTHING
-"""
+    SELECT e.* FROM repeat_users AS r
+    -- OFFSET 0: kept a lookup per user, not flattened into a hash join over each partition.
+    CROSS JOIN LATERAL (SELECT * FROM ({of_user(_REPEAT_COLUMNS, "r")}) AS u OFFSET 0) AS e
+    ORDER BY e.occurred_at, e.event_key
+    ON CONFLICT (occurred_at, event_key) DO NOTHING
+    """
 
-#: The statements `update_summaries` runs, in order, each named (`bench.statements` times them).
-UPDATE_STEPS: Final[tuple[tuple[str, str], ...]] = (
-    ("lock", _LOCK_SOURCES),
-    ("repeat-user probe", _ADD_REPEATS),
-    ("event counts", _count_events("_new_events", EVENT_GRAINS)),
-    ("audience facts", _count_audience("_new_events", AUDIENCE_GRAINS)),
-    ("city sketches", _sketch_cities("_new_events")),
-    ("campaign totals", _add_campaigns("_new_events")),
-)
 
-_UPDATE: Final = ";".join(statement for _, statement in UPDATE_STEPS)
+_COUNT_EVENTS: Final = _count_events("_new_events", EVENT_GRAINS)
+_COUNT_AUDIENCE: Final = _count_audience("_new_events", AUDIENCE_GRAINS)
+_SKETCH_CITIES: Final = _sketch_cities("_new_events")
+_ADD_CAMPAIGNS: Final = _add_campaigns("_new_events")
+
+
+async def update_steps(
+    conn: asyncpg.Connection, repeat_window: timedelta
+) -> tuple[tuple[str, str], ...]:
+    """The statements `update_summaries` runs, in order, each named (`bench.statements`
+    times them)."""
+    near = await conn.fetch(_NEAR_PARTITIONS, repeat_window)
+    return (
+        ("lock", _LOCK_SOURCES),
+        ("repeat-user probe", _add_repeats([row["name"] for row in near])),
+        ("event counts", _COUNT_EVENTS),
+        ("audience facts", _COUNT_AUDIENCE),
+        ("city sketches", _SKETCH_CITIES),
+        ("campaign totals", _ADD_CAMPAIGNS),
+    )
 
 
 # From scratch: the same statements over all of `events`; every grain still comes from one
-# pass over the events.
+# pass over the events. Repeat users are found over all of it, however far apart their
+# events are: more than the write path finds, which only makes reports more exact.
 _REBUILD: Final = ";".join(
     [
         f"TRUNCATE {', '.join(SUMMARY_TABLES)}",
@@ -361,13 +396,17 @@ _REBUILD: Final = ";".join(
 )
 
 
-async def update_summaries(conn: asyncpg.Connection) -> None:
+async def update_summaries(
+    conn: asyncpg.Connection, repeat_window: timedelta = REPEAT_USER_WINDOW
+) -> None:
     """Add the rows of `_new_events` to every summary, in the caller's transaction.
 
     `_new_events` (columns of `events`) must hold exactly the rows this transaction newly
     inserted into `events`. Concurrent callers never deadlock and never double-count.
+    Repeat users are found among events at most `repeat_window` apart (`_add_repeats`).
     """
-    await conn.execute(_UPDATE)
+    steps = await update_steps(conn, repeat_window)
+    await conn.execute(";".join(statement for _, statement in steps if statement))
 
 
 async def rebuild_summaries(conn: asyncpg.Connection) -> None:

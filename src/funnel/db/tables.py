@@ -2,8 +2,8 @@
 
 The migrations under `migrations/versions/` are the source of truth for the database; this
 module mirrors them so that code and autogenerate share one description. `events` holds one
-row per event, partitioned by `occurred_at` (`0007`), its raw form in `raw_batches` (`0009`);
-the report summaries and the partition bookkeeping are defined by their own migrations
+row per event, partitioned by `occurred_at` (`0007`), its raw form in `raw_batches` (`0009`,
+`0010`); the report summaries and the partition bookkeeping are defined by their own migrations
 (`0002`, `0007`, `0008`).
 """
 
@@ -22,7 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, UUID
 
 # Names every constraint and index the same way in migrations and here.
 metadata: Final = MetaData(
@@ -37,32 +37,31 @@ metadata: Final = MetaData(
 events: Final = Table(
     "events",
     metadata,
-    # Ids compare as bytes (0004): they are matched, never sorted for people. An event is its
-    # id at its instant; the time leads, so the key grows at its right edge (0007).
-    Column("event_id", Text(collation="C"), primary_key=True),
+    # An event is its id at its instant; the time leads, so the key grows at its right edge
+    # (0007). The id is kept as the MD5 of the eventId (0010): 16 bytes, not ~37; the eventId
+    # itself is in the raw batch. Fixed-width columns first: no padding between them.
     Column("occurred_at", TIMESTAMP(timezone=True), primary_key=True),
-    Column("received_at", TIMESTAMP(timezone=True), nullable=False),
+    Column("event_key", UUID(as_uuid=True), primary_key=True),
+    Column("batch_id", BigInteger),
+    # TikTok user and top-funnel engagement.
+    Column("followers", BigInteger),
+    Column("batch_index", Integer),
+    # Facebook user demographics.
+    Column("age", SmallInteger),
     Column("source", Text, nullable=False),
     Column("funnel_stage", Text, nullable=False),
     Column("event_type", Text, nullable=False),
+    # Ids compare as bytes (0004): they are matched, never sorted for people.
     Column("user_id", Text(collation="C"), nullable=False),
     Column("campaign_id", Text),
-    Column("ad_id", Text),
     Column("purchase_amount", Numeric(14, 2)),
-    # Facebook user demographics.
-    Column("age", SmallInteger),
     Column("gender", Text),
     # Facebook user location, or the TikTok top-funnel engagement country.
     Column("country", Text),
     Column("city", Text),
-    # TikTok user and top-funnel engagement.
-    Column("followers", BigInteger),
     Column("device", Text),
-    Column("correlation_id", Text),
     # Rows stored before 0009 only; later rows point into their message's raw batch.
     Column("payload", JSONB),
-    Column("batch_id", BigInteger),
-    Column("batch_index", Integer),
     CheckConstraint("source IN ('facebook', 'tiktok')", name="source"),
     # 0003 dropped `ix_events_occurred_at` and the two 0001 transaction indexes, 0009 the
     # one on (source, occurred_at): the key and the reporter's indexes cover them.
@@ -80,5 +79,8 @@ raw_batches: Final = Table(
     Column("occurred_at", TIMESTAMP(timezone=True), primary_key=True),
     # The message's JSON array, zlib-compressed.
     Column("events", LargeBinary, nullable=False),
+    # The message's request and when its collector received it (0010).
+    Column("correlation_id", Text),
+    Column("received_at", TIMESTAMP(timezone=True)),
     postgresql_partition_by="RANGE (occurred_at)",
 )

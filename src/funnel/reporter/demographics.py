@@ -95,7 +95,7 @@ class _Audience:
 
     def correct(self, source: Source, events: list[Mapping[str, Any]]) -> None:
         """Count one user once, by their latest event, instead of once per event."""
-        events.sort(key=lambda row: (row["occurred_at"], row["event_id"]))
+        events.sort(key=lambda row: (row["occurred_at"], row["event_key"]))
         for row in events:
             self.count(row, -1, None)
         if source != "tiktok":

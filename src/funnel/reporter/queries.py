@@ -253,7 +253,7 @@ async def repeat_user_events(
     """The events in the range of the users who have more than one there (per source)."""
     sql = (
         "SELECT * FROM ("
-        "   SELECT source, user_id, event_id, occurred_at, funnel_stage, gender, age, country,"
+        "   SELECT source, user_id, event_key, occurred_at, funnel_stage, gender, age, country,"
         "     city, followers, funnel_followers_bin(followers) AS followers_bin, device,"
         "     count(*) OVER (PARTITION BY source, user_id) AS in_range"
         "   FROM repeat_events"

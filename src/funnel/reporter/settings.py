@@ -2,10 +2,10 @@
 
 from pydantic import Field
 
-from funnel.settings import DatabaseSettings, ServiceSettings
+from funnel.settings import DatabaseSettings, RepeatUserSettings, ServiceSettings
 
 
-class ReporterSettings(ServiceSettings, DatabaseSettings):
+class ReporterSettings(ServiceSettings, DatabaseSettings, RepeatUserSettings):
     port: int = Field(default=3003, ge=0, le=65535)
     pool_max_size: int = Field(default=8, ge=1, description="database connections at most")
     startup_timeout_seconds: float = Field(
