@@ -18,6 +18,9 @@ class WebhookError(Exception):
     reason: ClassVar[str] = "internal"
     # Seconds for the `Retry-After` header of a refusal that passes; None sends none.
     retry_after: ClassVar[int | None] = None
+    # False for a refusal that comes in floods while a state lasts: the state's changes are
+    # logged instead of every refusal.
+    logged: ClassVar[bool] = True
 
     def __init__(self, message: str, *, events: Mapping[str, int] | None = None) -> None:
         super().__init__(message)
@@ -96,6 +99,16 @@ class StreamFullError(StoreUnavailableError):
     batches: 503 rather than the stream deleting batches it acknowledged."""
 
     reason = "stream_full"
+    # The collectors free the stream at their pace; sooner would only meet another refusal.
+    retry_after = 5
+
+
+class StreamStillFullError(StreamFullError):
+    """Refused before the body is read: `EVENTS` had no room at the last look, so the request
+    could not be stored. The stream filling and getting room again are logged, not each of
+    these refusals."""
+
+    logged = False
 
 
 class OverloadedError(WebhookError):

@@ -24,6 +24,11 @@ class GatewaySettings(ServiceSettings, NatsSettings):
         description="webhook bodies held at once (being read, validated or published) at most "
         "(`256MiB`); a request past it is answered 503 `overloaded` before its body is read",
     )
+    full_stream_check_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description="while EVENTS is full, how often the gateway looks whether it has room again",
+    )
     # The publisher sends up to 50,000 events and may append one corrupted element, so the
     # default takes its largest request whole rather than refusing it for one extra element.
     max_events: int = Field(
