@@ -13,6 +13,10 @@ FUNNEL_METRICS: Final = frozenset(
         "funnel_gateway_events_processed_total",
         "funnel_gateway_events_failed_total",
         "funnel_gateway_request_duration_seconds",
+        # What the gateway holds and refuses before reading a body.
+        "funnel_gateway_in_flight_bytes",
+        "funnel_gateway_requests_refused_total",
+        "funnel_gateway_stream_full",
         "funnel_collector_events_accepted_total",
         "funnel_collector_events_processed_total",
         "funnel_collector_events_failed_total",

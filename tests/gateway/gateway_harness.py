@@ -6,16 +6,19 @@ read with nats-py directly, not through `funnel.jetstream`.
 """
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import nats
 import orjson
 import pytest
 import uvicorn
 from nats.js.api import RawStreamMsg
+from prometheus_client.parser import text_string_to_metric_families
 
 from funnel.gateway import GatewaySettings, create_app
 from funnel.observability import Readiness
@@ -116,3 +119,62 @@ async def until(check: Callable[[], Awaitable[bool]], what: str, within: float =
                 await asyncio.sleep(0.05)
     except TimeoutError:
         pytest.fail(f"no {what} within {within:g}s")
+
+
+async def metric(http: httpx.AsyncClient, name: str, **labels: str) -> float:
+    """One sample of the gateway's `/metrics` (0 when it has none yet)."""
+    wanted = tuple(sorted(labels.items()))
+    for family in text_string_to_metric_families((await http.get("/metrics")).text):
+        for sample in family.samples:
+            if sample.name == name and tuple(sorted(sample.labels.items())) == wanted:
+                return float(sample.value)
+    return 0.0
+
+
+@dataclass
+class RawAnswer:
+    status: int
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+class RawUpload:
+    """`POST /webhook` over a bare socket, its body sent when the test says, so a test can
+    hold a request open or see it answered before its body arrives."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+
+    @classmethod
+    async def start(cls, url: str, content_length: int, first: bytes = b"") -> "RawUpload":
+        """Send the head with `Content-Length: content_length`, then `first` of the body."""
+        host, port = url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(
+            b"POST /webhook HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (content_length, first)
+        )
+        await writer.drain()
+        return cls(reader, writer)
+
+    async def send(self, data: bytes) -> None:
+        self._writer.write(data)
+        await self._writer.drain()
+
+    async def answer(self, within: float = 10.0) -> RawAnswer:
+        """The response, whether or not the whole body was sent."""
+        async with asyncio.timeout(within):
+            head = await self._reader.readuntil(b"\r\n\r\n")
+            status_line, *lines = head.decode("latin-1").split("\r\n")
+            headers = {
+                name.strip().lower(): value.strip()
+                for name, _, value in (line.partition(":") for line in lines if line)
+            }
+            body = await self._reader.readexactly(int(headers["content-length"]))
+        return RawAnswer(int(status_line.split()[1]), headers, orjson.loads(body))
+
+    async def close(self) -> None:
+        self._writer.close()
+        with contextlib.suppress(ConnectionError):
+            await self._writer.wait_closed()

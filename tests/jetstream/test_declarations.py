@@ -1,5 +1,7 @@
 """Streams and durable consumers are declared idempotently and updated in place."""
 
+from dataclasses import replace
+
 import nats
 import pytest
 from nats.js import api
@@ -18,6 +20,7 @@ from funnel.jetstream import (
     ensure_stream,
     events_stream,
     stream_exists,
+    stream_status,
 )
 
 
@@ -68,6 +71,23 @@ async def test_events_hold_the_backlog_and_refuse_when_full(
         api.DiscardPolicy.OLD,
         _GIB,
     )
+
+
+async def test_stream_status_says_how_much_room_is_left(
+    conn: JetStreamConnection, subjects: Subjects
+) -> None:
+    """A stream's status gives its bytes against its byte bound, so a caller can tell when a
+    full stream has room again; an unbounded stream has no bound to tell."""
+    # With the durables, so the interest-retention stream keeps the message.
+    await declare_streams(conn, subjects, max_age=3600, max_bytes=_GIB)
+    await conn.publish(subjects.events("facebook"), b"x" * 10_000, headers={}, ack_timeout=5)
+
+    status = await stream_status(conn, subjects.events_stream)
+
+    assert status.max_bytes == _GIB
+    assert status.bytes > 10_000
+    assert status.free_bytes == _GIB - status.bytes
+    assert replace(status, max_bytes=None).free_bytes is None
 
 
 async def test_declaring_streams_makes_missing_durables_and_keeps_existing_ones(

@@ -2,7 +2,8 @@
 
 202: `{"accepted": N, "rejected": M, "correlationId": "...", "errors": [...]}` with at most
 `max_errors` entries; past that `errorsTruncated` is true and `errorsOmitted` says how many
-were left out. Errors: `{"error": "...", "correlationId": "..."}` plus the refusal's own fields.
+were left out. Errors: `{"error": "...", "reason": "...", "correlationId": "..."}` plus the
+refusal's own fields, and a `Retry-After` header where waiting helps.
 """
 
 from collections.abc import Sequence
@@ -15,9 +16,13 @@ from funnel.events import Rejected
 from funnel.gateway.errors import WebhookError
 
 
-def _json(status_code: int, body: dict[str, Any]) -> Response:
+def _json(
+    status_code: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response:
     # FieldError is a dataclass: orjson writes it as {"path": ..., "message": ...} natively.
-    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
+    return Response(
+        orjson.dumps(body), status_code=status_code, headers=headers, media_type="application/json"
+    )
 
 
 def accepted_answer(
@@ -41,5 +46,8 @@ def accepted_answer(
 
 
 def refusal_answer(error: WebhookError, correlation_id: str) -> Response:
-    """The error's status code with its JSON body and the request's correlation id."""
-    return _json(error.status_code, {**error.body(), "correlationId": correlation_id})
+    """The error's status code with its JSON body, its reason and the request's correlation
+    id; `Retry-After` when the error names a wait."""
+    body = {**error.body(), "reason": error.reason, "correlationId": correlation_id}
+    headers = None if error.retry_after is None else {"Retry-After": str(error.retry_after)}
+    return _json(error.status_code, body, headers)

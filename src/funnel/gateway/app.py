@@ -1,9 +1,9 @@
 """The gateway's ASGI app: one lifespan that opens JetStream and serves `POST /webhook`.
 
-Start-up: connect to NATS -> declare both streams -> build the publisher -> register the
-readiness checks -> RUNNING. Shutdown (after uvicorn stopped listening and waited for
-requests in flight): DRAINING -> wait, bounded, for any webhook still inside -> drain the
-NATS connection (every buffered publish flushed) -> STOPPED.
+Start-up: connect to NATS -> watch `EVENTS`'s room -> declare both streams -> build the
+publisher -> register the readiness checks -> RUNNING. Shutdown (after uvicorn stopped listening
+and waited for requests in flight): DRAINING -> wait, bounded, for any webhook still inside ->
+stop watching the room -> drain the NATS connection (every buffered publish flushed) -> STOPPED.
 """
 
 import asyncio
@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from funnel.events import Subjects
 from funnel.gateway.metrics import GatewayMetrics
+from funnel.gateway.room import watching_room
 from funnel.gateway.settings import GatewaySettings
 from funnel.gateway.webhook import Webhook, webhook_router
 from funnel.jetstream import (
@@ -51,9 +52,16 @@ def create_app(settings: GatewaySettings, readiness: Readiness | None = None) ->
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         registry = CollectorRegistry()
         metrics = GatewayMetrics(registry)
-        async with JetStreamConnection(
-            settings.nats_url, name=SERVICE_NAME, registry=registry
-        ) as conn:
+        async with (
+            JetStreamConnection(settings.nats_url, name=SERVICE_NAME, registry=registry) as conn,
+            watching_room(
+                conn,
+                subjects.events_stream,
+                needed_bytes=settings.batch_max_bytes,
+                interval=settings.full_stream_check_seconds,
+                metrics=metrics,
+            ) as room,
+        ):
             await declare_configured_streams(conn, settings)
             publisher = Publisher(
                 conn,
@@ -65,6 +73,12 @@ def create_app(settings: GatewaySettings, readiness: Readiness | None = None) ->
             readiness.add(
                 "dead_letter_stream", partial(check_stream, conn, subjects.dead_letter_stream)
             )
+            # A full EVENTS shows in the details and `funnel_gateway_stream_full`, not as a
+            # failing check: every replica publishes to the same stream, so there is no other
+            # gateway to send to, and a not-ready gateway would fail its compose healthcheck
+            # (`up --wait` and whatever waits for it as `service_healthy`) and `funnel up`'s
+            # start, though it answers, cheaply and at once, exactly what it should.
+            readiness.describe("stream", room.details)
             webhook = Webhook(
                 settings,
                 subjects=subjects,
@@ -74,6 +88,7 @@ def create_app(settings: GatewaySettings, readiness: Readiness | None = None) ->
                 ),
                 metrics=metrics,
                 readiness=readiness,
+                room=room,
             )
             readiness.phase = Phase.RUNNING
             _log.info("gateway_started", port=settings.port, namespace=subjects.namespace)

@@ -2,7 +2,9 @@
 
 The limit is enforced before reading (from `Content-Length`) and again while the body
 streams in, so an oversized upload is refused as soon as it crosses the limit instead of
-after it has been buffered whole.
+after it has been buffered whole. The bytes read are held in the gateway's in-flight bound
+(`in_flight.py`) as they arrive; the size limit is checked first, so a body over it is 413,
+never 503.
 """
 
 import asyncio
@@ -12,16 +14,26 @@ import orjson
 from starlette.requests import ClientDisconnect, Request
 
 from funnel.gateway.errors import MalformedBodyError, TooLargeError, UploadAbandonedError
+from funnel.gateway.in_flight import BodyHold
 from funnel.gateway.metrics import UNKNOWN_SOURCE
 from funnel.gateway.pieces import array_pieces
 
 
-async def read_body(request: Request, max_bytes: int) -> bytearray:
-    """The whole request body; `TooLargeError` once it is known to exceed `max_bytes`,
-    `UploadAbandonedError` if the client disconnects before the end."""
+def declared_length(request: Request, max_bytes: int) -> int | None:
+    """The body's `Content-Length`, None when it sends none; `TooLargeError` past
+    `max_bytes`, before a byte of the body is read."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+    if declared is None or not declared.isdigit():
+        return None
+    if int(declared) > max_bytes:
         raise TooLargeError(f"body of {int(declared)} bytes exceeds the limit of {max_bytes}")
+    return int(declared)
+
+
+async def read_body(request: Request, max_bytes: int, hold: BodyHold) -> bytearray:
+    """The whole request body, its bytes held in `hold` as they arrive; `TooLargeError`
+    once it is known to exceed `max_bytes`, `OverloadedError` once holding it would pass the
+    in-flight bound, `UploadAbandonedError` if the client disconnects before the end."""
     # A bytearray grows in place and orjson reads it without a copy.
     body = bytearray()
     try:
@@ -29,6 +41,7 @@ async def read_body(request: Request, max_bytes: int) -> bytearray:
             body += chunk
             if len(body) > max_bytes:
                 raise TooLargeError(f"body exceeds the limit of {max_bytes} bytes")
+            hold.grow_to(len(body))
     except ClientDisconnect:
         raise UploadAbandonedError(
             f"client disconnected after {len(body)} bytes of the body"

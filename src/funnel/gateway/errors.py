@@ -1,7 +1,8 @@
 """Why a webhook request was refused: one small tree, turned into HTTP answers in `webhook.py`.
 
-Each error knows its status code, the metric `reason` its events are counted under, and how
-many events of which source it cost, so the handler translates every refusal the same way.
+Each error knows its status code, the metric `reason` its events are counted under (also the
+answer's `reason` field), how many events of which source it cost, and when a client may try
+again (`Retry-After`), so the handler translates every refusal the same way.
 """
 
 from collections.abc import Mapping
@@ -15,6 +16,11 @@ class WebhookError(Exception):
 
     status_code: ClassVar[int] = 500
     reason: ClassVar[str] = "internal"
+    # Seconds for the `Retry-After` header of a refusal that passes; None sends none.
+    retry_after: ClassVar[int | None] = None
+    # False for a refusal that comes in floods while a state lasts: the state's changes are
+    # logged instead of every refusal.
+    logged: ClassVar[bool] = True
 
     def __init__(self, message: str, *, events: Mapping[str, int] | None = None) -> None:
         super().__init__(message)
@@ -93,3 +99,24 @@ class StreamFullError(StoreUnavailableError):
     batches: 503 rather than the stream deleting batches it acknowledged."""
 
     reason = "stream_full"
+    # The collectors free the stream at their pace; sooner would only meet another refusal.
+    retry_after = 5
+
+
+class StreamStillFullError(StreamFullError):
+    """Refused before the body is read: `EVENTS` had no room at the last look, so the request
+    could not be stored. The stream filling and getting room again are logged, not each of
+    these refusals."""
+
+    logged = False
+
+
+class OverloadedError(WebhookError):
+    """Taking the body would put more than `MAX_IN_FLIGHT_BYTES` of webhook bodies in the
+    gateway's memory at once: 503, before the body is read (or as soon as a body of unknown
+    length crosses the bound)."""
+
+    status_code = 503
+    reason = "overloaded"
+    # The requests holding the bytes end within about a second at the publisher's pace.
+    retry_after = 1

@@ -2,9 +2,11 @@
 
 Event counters count events, not requests: `accepted` the valid events received,
 `processed` those JetStream acknowledged, `failed` the ones refused or lost, by `reason`
-(`validation`, `publish`, `too_large`, `bad_json`, `shutting_down`). When a request is
-refused before its events can be counted or attributed, it counts as one event of source
-`unknown`, so a dashboard still sees it.
+(`validation`, `publish`, `stream_full`, `overloaded`, `too_large`, `bad_json`,
+`shutting_down`, `client_disconnected`). When a request is refused before its events can be
+counted or attributed (its body unread, as while the stream is full), it counts as one
+event of source `unknown`, so a dashboard still sees it; `requests_refused` counts every
+refused request by the same reasons, whatever its events.
 """
 
 from typing import Final
@@ -70,6 +72,24 @@ class GatewayMetrics:
         self.requests_in_flight = Gauge(
             "funnel_gateway_requests_in_flight",
             "Webhook requests being read, validated or published right now.",
+            registry=registry,
+        )
+        self.requests_refused = Counter(
+            "funnel_gateway_requests_refused_total",
+            "Webhook requests answered with an error, by the reason of events_failed_total.",
+            ["reason"],
+            registry=registry,
+        )
+        self.in_flight_bytes = Gauge(
+            "funnel_gateway_in_flight_bytes",
+            "Bytes of webhook bodies held right now (reading, validating or publishing them), "
+            "bounded by MAX_IN_FLIGHT_BYTES.",
+            registry=registry,
+        )
+        self.stream_full = Gauge(
+            "funnel_gateway_stream_full",
+            "1 while the last look found EVENTS without room for a batch (webhooks are refused "
+            "unread), else 0.",
             registry=registry,
         )
         self.batches_published = Counter(

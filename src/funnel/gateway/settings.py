@@ -1,6 +1,8 @@
 """The gateway's settings: the shared service and NATS settings plus the webhook's limits."""
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import ByteSize, Field, model_validator
 
 from funnel.jetstream import MAX_BATCH_BYTES, MAX_BATCH_EVENTS
 from funnel.settings import NatsSettings, ServiceSettings
@@ -15,6 +17,17 @@ class GatewaySettings(ServiceSettings, NatsSettings):
 
     max_body_bytes: int = Field(
         default=64 * _MIB, gt=0, description="larger webhook bodies are refused with 413"
+    )
+    max_in_flight_bytes: ByteSize = Field(
+        default=ByteSize(256 * _MIB),
+        gt=0,
+        description="webhook bodies held at once (being read, validated or published) at most "
+        "(`256MiB`); a request past it is answered 503 `overloaded` before its body is read",
+    )
+    full_stream_check_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description="while EVENTS is full, how often the gateway looks whether it has room again",
     )
     # The publisher sends up to 50,000 events and may append one corrupted element, so the
     # default takes its largest request whole rather than refusing it for one extra element.
@@ -62,3 +75,13 @@ class GatewaySettings(ServiceSettings, NatsSettings):
         gt=0,
         description="events validated between two yields to the event loop",
     )
+
+    @model_validator(mode="after")
+    def _largest_body_fits_in_flight(self) -> Self:
+        if self.max_in_flight_bytes < self.max_body_bytes:
+            raise ValueError(
+                f"MAX_IN_FLIGHT_BYTES ({self.max_in_flight_bytes}) must be at least "
+                f"MAX_BODY_BYTES ({self.max_body_bytes}): a body the gateway takes must fit "
+                "under the bound, or it would be refused 503 forever instead of 413 or 202"
+            )
+        return self

@@ -1,7 +1,9 @@
 """`POST /webhook`: read, validate, batch, publish, and answer only once JetStream has it all.
 
-The path of one request: refuse if draining -> read the body under the byte limit -> parse
--> validate each element in chunks, yielding to the loop, and publish each batch of valid
+The path of one request: refuse if draining -> refuse unread what cannot be taken now (a
+`Content-Length` over the byte limit: 413; `EVENTS` full at the last look: 503; the body
+would pass the in-flight bound: 503) -> read the body under the byte limit -> parse ->
+validate each element in chunks, yielding to the loop, and publish each batch of valid
 events of a source as soon as it is full -> the rest, and the rejected elements as one dead
 letter -> wait for every ack -> 202. Parsing and validating are CPU-bound; requests take
 turns at them, so under load they finish one after another instead of all together late.
@@ -21,16 +23,18 @@ from starlette.responses import Response
 from funnel.events import SOURCES, FieldError, Rejected, Source, Subjects
 from funnel.gateway.answer import accepted_answer, refusal_answer
 from funnel.gateway.batching import Batcher, request_key
-from funnel.gateway.body import decode_elements, read_body
+from funnel.gateway.body import declared_length, decode_elements, read_body
 from funnel.gateway.errors import (
     ShuttingDownError,
     StoreUnavailableError,
     StreamFullError,
     WebhookError,
 )
+from funnel.gateway.in_flight import InFlightBytes
 from funnel.gateway.intake import validate_in_chunks
 from funnel.gateway.metrics import UNKNOWN_SOURCE, GatewayMetrics
 from funnel.gateway.publication import Publication
+from funnel.gateway.room import StreamRoom
 from funnel.gateway.settings import GatewaySettings
 from funnel.jetstream import DeadLetters, Publisher, PublishError
 from funnel.observability import Readiness, new_correlation_id
@@ -52,6 +56,7 @@ class Webhook:
         dead_letters: DeadLetters,
         metrics: GatewayMetrics,
         readiness: Readiness,
+        room: StreamRoom,
     ) -> None:
         self._settings = settings
         self._subjects = subjects
@@ -59,6 +64,8 @@ class Webhook:
         self._dead_letters = dead_letters
         self._metrics = metrics
         self._readiness = readiness
+        self._room = room
+        self._bodies = InFlightBytes(settings.max_in_flight_bytes, metrics.in_flight_bytes)
         self._intake_slots = asyncio.Semaphore(settings.intake_concurrency)
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -96,24 +103,29 @@ class Webhook:
             # (the publisher sends every second regardless) and a 2xx would come only later.
             raise StoreUnavailableError("NATS is not connected; JetStream cannot store events")
         started = time.perf_counter()
-        body = await read_body(request, settings.max_body_bytes)
-        publication = Publication(self._publisher)
-        try:
-            # Uploads and acks overlap freely; the CPU-bound middle takes turns (see settings).
-            async with self._intake_slots:
-                elements = await decode_elements(
-                    body, settings.max_events, piece_bytes=settings.parse_piece_bytes
-                )
-                key = request_key(correlation_id, body)
-                del body
-                accepted, rejected = await self._validate_and_start_publishing(
-                    elements, correlation_id, key, publication
-                )
-                del elements
-            await self._finish(publication, accepted)
-        except BaseException:
-            publication.cancel()
-            raise
+        # 413 first: a body over the limit is refused for good, whatever the stream's room.
+        declared = declared_length(request, settings.max_body_bytes)
+        self._room.refuse_if_full()
+        # The body's bytes stay held until the answer: parsed and publishing, it weighs more.
+        with self._bodies.hold(declared or 0) as hold:
+            body = await read_body(request, settings.max_body_bytes, hold)
+            publication = Publication(self._publisher)
+            try:
+                # Uploads and acks overlap freely; the CPU-bound middle takes turns (settings).
+                async with self._intake_slots:
+                    elements = await decode_elements(
+                        body, settings.max_events, piece_bytes=settings.parse_piece_bytes
+                    )
+                    key = request_key(correlation_id, body)
+                    del body
+                    accepted, rejected = await self._validate_and_start_publishing(
+                        elements, correlation_id, key, publication
+                    )
+                    del elements
+                await self._finish(publication, accepted)
+            except BaseException:
+                publication.cancel()
+                raise
         for source, count in accepted.items():
             self._metrics.events_processed.labels(source=source).inc(count)
         _log.info(
@@ -168,6 +180,8 @@ class Webhook:
         try:
             await publication.finish()
         except PublishError as exc:
+            if exc.full:
+                self._room.notice_refusal()
             refusal = StreamFullError if exc.full else StoreUnavailableError
             raise refusal(
                 f"JetStream did not store every message of the request: {exc}",
@@ -196,13 +210,15 @@ class Webhook:
     def _refuse(self, error: WebhookError, correlation_id: str) -> Response:
         for source, count in error.events.items():
             self._metrics.events_failed.labels(source=source, reason=error.reason).inc(count)
-        log = _log.warning if error.status_code >= 500 else _log.info
-        log(
-            "webhook_refused",
-            status=error.status_code,
-            reason=error.reason,
-            error=error.message,
-        )
+        self._metrics.requests_refused.labels(reason=error.reason).inc()
+        if error.logged:
+            log = _log.warning if error.status_code >= 500 else _log.info
+            log(
+                "webhook_refused",
+                status=error.status_code,
+                reason=error.reason,
+                error=error.message,
+            )
         return refusal_answer(error, correlation_id)
 
     def _enter(self) -> None:
@@ -256,7 +272,11 @@ def webhook_router() -> APIRouter:
         responses={
             400: {"description": "the body is not JSON, or not an array/object"},
             413: {"description": "more bytes or more events than one request may carry"},
-            503: {"description": "JetStream did not store everything, or shutting down"},
+            503: {
+                "description": "JetStream did not store everything or is full (`stream_full`), "
+                "too many bodies in flight (`overloaded`), or shutting down; full and "
+                "overloaded name a wait in `Retry-After`"
+            },
         },
     )
     async def webhook(request: Request) -> Response:

@@ -103,26 +103,36 @@ def dead_letter_stream(
 
 @dataclass(frozen=True, slots=True)
 class StreamStatus:
-    """What a stream holds now; `by_subject` is filled only when asked for."""
+    """What a stream holds now and its byte bound (None: unbounded); `by_subject` is filled
+    only when asked for."""
 
     stream: str
     messages: int
     bytes: int
+    max_bytes: int | None = None
     by_subject: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def free_bytes(self) -> int | None:
+        """Bytes the stream takes before it is at its bound; None when unbounded."""
+        return None if self.max_bytes is None else max(self.max_bytes - self.bytes, 0)
 
 
 async def stream_status(
     conn: JetStreamConnection, stream: str, *, subjects: str | None = None
 ) -> StreamStatus:
-    """The stream's message and byte counts, and per-subject counts of the subjects matching
-    the `subjects` filter (the server lists every matching subject: keep it to small streams).
-    Raises `StreamNotFoundError` when it is absent."""
+    """The stream's message and byte counts, its byte bound, and per-subject counts of the
+    subjects matching the `subjects` filter (the server lists every matching subject: keep it
+    to small streams). Raises `StreamNotFoundError` when it is absent."""
     info = await conn.stream_info(stream, subjects=subjects)
     state = info.state
+    max_bytes = info.config.max_bytes
     return StreamStatus(
         stream=stream,
         messages=state.messages,
         bytes=state.bytes,
+        # JetStream says -1 (or nothing) for a stream without a byte bound.
+        max_bytes=max_bytes if max_bytes is not None and max_bytes >= 0 else None,
         by_subject=dict(state.subjects or {}),
     )
 

@@ -49,6 +49,11 @@ function drawReadiness(last) {
   fillRows(byId("readiness"), last.services.map((service) => {
     const checks = Object.entries(service.checks).map(([name, result]) =>
       el("span", { class: result === "ok" ? null : "bad" }, `${name}: ${result}`));
+    // A full EVENTS keeps the gateway ready (every replica shares the stream) but refuses
+    // webhooks unread: say so beside its checks.
+    if (serviceTotal(service, "funnel_gateway_stream_full") === 1) {
+      checks.push(el("span", { class: "bad" }, "EVENTS full: webhooks refused"));
+    }
     if (service.error) checks.push(el("span", { class: "bad" }, service.error));
     return el("tr", { "data-service": service.name, "data-ready": String(service.ready) },
       el("td", {}, service.name),
