@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.statements [--fill 200000] [--events 80000]
                                           [--sizes 1000,2000,10000]
+                                          [--history-hours 1] [--window 1h]
 
 One connection fills a scratch database with `--fill` events through `store_events`, then
 stores `--events` more at each transaction size, running the steps of `store_events` and
@@ -9,7 +10,9 @@ stores `--events` more at each transaction size, running the steps of `store_eve
 each step it prints the CPU its backend process spent per event: the server must run on
 this machine, so that the backend's CPU can be read. Without `DATABASE_URL` an embedded
 server is started (fsync on, as `funnel up`). One writer, no other load: under `bench.e2e`
-eight writers share the cores with the services and the same steps cost more.
+eight writers share the cores with the services and the same steps cost more. With
+`--history-hours 24` the fill lands in 24 hourly partitions: the repeat-user probe then asks
+those within `--window` of the new events (a `7d` window asks them all).
 """
 
 import argparse
@@ -20,7 +23,7 @@ import os
 import random
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import timedelta
 
 import asyncpg
 import psutil
@@ -34,6 +37,14 @@ from funnel.local import EmbeddedPostgres
 from funnel.local.postgres_user import server_scratch
 from funnel.publisher import generate_batch
 from funnel.reporting import REPEAT_USER_WINDOW
+from funnel.settings import parse_duration
+
+
+def _duration(text: str) -> timedelta:
+    value = parse_duration(text)
+    if not isinstance(value, timedelta):
+        raise argparse.ArgumentTypeError(f"not a duration: {text}")
+    return value
 
 
 class _Rows:
@@ -42,16 +53,19 @@ class _Rows:
     def __init__(self) -> None:
         self._rng = random.Random(11)
         self._turn = 0
-        self._received_at = datetime.now(UTC)
 
-    def batch(self, size: int) -> list[EventRow]:
+    def batch(self, size: int, ago: timedelta = timedelta(0)) -> list[EventRow]:
+        """`size` new events of the next source, stamped `ago` before now."""
         source = SOURCES[self._turn % len(SOURCES)]
         self._turn += 1
         events = generate_batch(self._rng, size, source)
-        return [wire_row(event) for event in events]
+        rows = [wire_row(event) for event in events]
+        return [row._replace(occurred_at=row.occurred_at - ago) for row in rows]
 
 
-async def _timed_steps(conn: asyncpg.Connection, rows: list[EventRow]) -> dict[str, float]:
+async def _timed_steps(
+    conn: asyncpg.Connection, rows: list[EventRow], repeat_window: timedelta
+) -> dict[str, float]:
     """One transaction storing `rows`, step by step: backend CPU seconds per step."""
     backend = psutil.Process(await conn.fetchval("SELECT pg_backend_pid()"))
     spent: dict[str, float] = {}
@@ -70,7 +84,7 @@ async def _timed_steps(conn: asyncpg.Connection, rows: list[EventRow]) -> dict[s
         lambda: conn.copy_records_to_table(ingest._STAGING, records=rows, columns=COLUMNS),
     )
     await step("INSERT into events", lambda: conn.execute(ingest._MOVE_ALL_NEW))
-    for name, statement in await summaries.update_steps(conn, REPEAT_USER_WINDOW):
+    for name, statement in await summaries.update_steps(conn, repeat_window):
         await step(name, functools.partial(conn.execute, statement))
     await step("COMMIT", transaction.commit)
     return spent
@@ -89,16 +103,24 @@ async def _bench(server_url: str, args: argparse.Namespace) -> None:
         conn = await asyncpg.connect(database_url, server_settings={"jit": "off"})
         try:
             rows = _Rows()
-            for _ in range(args.fill // 5_000):
+            fills = args.fill // 5_000
+            for number in range(fills):
+                # Spread evenly over the last `--history-hours`, oldest first.
+                ago = timedelta(hours=args.history_hours) * (fills - number) / fills
                 async with conn.transaction():
-                    await store_events(conn, rows.batch(5_000))
+                    await store_events(conn, rows.batch(5_000, ago), repeat_window=args.window)
             await conn.execute("CHECKPOINT")
-            print(f"filled with {args.fill:,} events; backend CPU in us per event:")
+            partitions = await conn.fetchval("SELECT count(*) FROM raw_partitions")
+            print(
+                f"filled with {args.fill:,} events over {args.history_hours} h ({partitions}"
+                f" partitions), repeat-user window {args.window}; backend CPU in us per event:"
+            )
             for size in args.sizes:
                 batches = max(1, args.events // size)
                 totals: defaultdict[str, float] = defaultdict(float)
                 for _ in range(batches):
-                    for name, seconds in (await _timed_steps(conn, rows.batch(size))).items():
+                    steps = await _timed_steps(conn, rows.batch(size), args.window)
+                    for name, seconds in steps.items():
                         totals[name] += seconds
                 _print_size(size, batches * size, totals)
         finally:
@@ -109,6 +131,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fill", type=int, default=200_000, help="events stored first")
     parser.add_argument("--events", type=int, default=80_000, help="events timed per size")
+    parser.add_argument(
+        "--history-hours",
+        type=float,
+        default=1.0,
+        help="the fill is spread over this many hours before now (an hourly partition each)",
+    )
+    parser.add_argument(
+        "--window",
+        type=_duration,
+        default=REPEAT_USER_WINDOW,
+        help="REPEAT_USER_WINDOW (`1h`, `7d`): the partitions the repeat-user probe asks",
+    )
     parser.add_argument(
         "--sizes",
         type=lambda text: [int(size) for size in text.split(",")],

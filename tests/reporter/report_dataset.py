@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from funnel.db.rows import EventRow, event_key
+from funnel.reporting import REPEAT_USER_WINDOW
 
 START = datetime(2026, 11, 25, 9, 58, 30, tzinfo=UTC)
 SPAN = timedelta(hours=2, minutes=40)
@@ -277,6 +278,7 @@ def _top(counter: Counter[Any], key: Any) -> list[Any]:
 def expected_demographics(
     rows: Iterable[EventRow], window: Window, source: str | None = None
 ) -> dict[str, Any]:
+    rows = list(rows)
     by_user: dict[tuple[str, str], list[EventRow]] = defaultdict(list)
     for r in rows:
         if window.holds(r) and source in (None, r.source):
@@ -342,4 +344,18 @@ def expected_demographics(
             ],
         }
     answer["coverage"] = complete_coverage(window)
+    answer["usersExact"] = _users_exact(rows, window)
+    answer["usersExactWithinSeconds"] = int(REPEAT_USER_WINDOW.total_seconds())
     return answer
+
+
+def _users_exact(rows: Iterable[EventRow], window: Window) -> bool:
+    """Whether the window, cut to the hourly partitions holding `rows`, is at most the
+    repeat-user window long."""
+    hour = timedelta(hours=1)
+    moments = [r.occurred_at for r in rows]
+    first = min(moments).replace(minute=0, second=0, microsecond=0)
+    last = max(moments).replace(minute=0, second=0, microsecond=0) + hour
+    start = max(window.start or first, first)
+    end = min(window.end or last, last)
+    return end - start <= REPEAT_USER_WINDOW

@@ -30,7 +30,7 @@ async def test_distinct_users_by_latest_event(
 async def test_only_the_asked_source(client: httpx.AsyncClient) -> None:
     """With `source`, the other source's object is absent."""
     body = (await client.get("/reports/demographics", params={"source": "tiktok"})).json()
-    assert set(body) == {"filters", "tiktok", "coverage"}
+    assert set(body) == {"filters", "tiktok", "coverage", "usersExact", "usersExactWithinSeconds"}
 
 
 async def test_repeat_users_exist_in_the_data_set(loaded: Loaded) -> None:
@@ -147,3 +147,42 @@ def _located(city: str) -> dict[str, Any]:
     event = facebook_event(stage="top")
     event["data"]["user"]["location"] = {"country": "Chile", "city": city}
     return event
+
+
+async def test_users_are_known_as_one_within_the_repeat_window(database_url: str) -> None:
+    """Two events of a user stored apart are known as one user's when they are at most
+    REPEAT_USER_WINDOW (1 hour) apart; further apart, a range holding both counts the user
+    twice and says its counts are not exact."""
+    await run_migrations(database_url)
+    at = START + timedelta(minutes=5)
+    near = [facebook_event(), facebook_event()]
+    far = [facebook_event(), facebook_event()]
+    for event, moment in zip(
+        near + far,
+        [at, at + timedelta(minutes=50), at, at + timedelta(hours=2)],
+        strict=True,
+    ):
+        event["timestamp"] = moment.isoformat().replace("+00:00", "Z")
+    for event in near:
+        event["data"]["user"]["userId"] = "near"
+    for event in far:
+        event["data"]["user"]["userId"] = "far"
+    conn = await asyncpg.connect(database_url)
+    try:
+        for event in near + far:  # one batch each, as events arriving apart are
+            async with conn.transaction():
+                await store_events(conn, rows_of([event]))
+    finally:
+        await conn.close()
+
+    async def users(start: Any, end: Any) -> tuple[int, bool]:
+        params = {"from": start.isoformat(), "to": end.isoformat(), "source": "facebook"}
+        body = (await client.get("/reports/demographics", params=params)).json()
+        assert body["usersExactWithinSeconds"] == 3600
+        return body["facebook"]["users"], body["usersExact"]
+
+    async with running_reporter(database_url) as client:
+        # Both of "near", one of "far": within the window, exact.
+        assert await users(at, at + timedelta(minutes=55)) == (2, True)
+        # Both of each: "far" counted twice, and the answer says its counts may be over.
+        assert await users(at, at + timedelta(hours=3)) == (3, False)

@@ -81,6 +81,7 @@ def create_app(
                 "pool": pool,
                 "dashboard": live,
                 "statement_timeout": settings.statement_timeout_seconds,
+                "repeat_user_window": settings.repeat_user_window,
             }
             readiness.phase = Phase.DRAINING
             _log.info("reporter_stopping")

@@ -9,13 +9,15 @@ the one or two follower bins that hold the wanted ranks. Top cities come from ea
 sketch (`funnel.db.summaries`): the answer gives the bound on their error, 0 when exact.
 
 The report reads raw rows (repeat users, follower ranks), so it covers the longest part of
-the asked range whose raw events are all retained, and says so in `coverage`.
+the asked range whose raw events are all retained, and says so in `coverage`. Users are
+known as repeat users only among events at most REPEAT_USER_WINDOW apart: over a longer range
+the answer says its user counts may count a user more than once (`usersExact`).
 """
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, get_args
 
 import asyncpg
@@ -211,9 +213,26 @@ async def _tiktok(ranks: _FollowerRanks, audience: _Audience) -> TiktokAudience:
     )
 
 
+async def _users_exact(
+    conn: asyncpg.Connection, start: datetime, end: datetime, window: timedelta
+) -> bool:
+    """Whether `[start, end)`, cut to the raw events kept, is no longer than `window`: then
+    any two events of a user in it are at most `window` apart, and the write path knew them
+    as one user's (`funnel.db.summaries`)."""
+    extent = await queries.raw_extent(conn)
+    if extent is None:
+        return True
+    first, last = extent
+    if first.tzinfo is not None and last.tzinfo is not None:  # not an infinite bound
+        start, end = max(start, first), min(end, last)
+    return end - start <= window
+
+
 async def demographics_report(
-    conn: asyncpg.Connection, query: DemographicsQuery
+    conn: asyncpg.Connection, query: DemographicsQuery, repeat_window: timedelta
 ) -> DemographicsReport:
+    """The report; `repeat_window` is REPEAT_USER_WINDOW, which says when user counts are
+    exact."""
     asked = (query.start or OPEN_START, query.end or OPEN_END)
     retained = await read_retained(conn, *asked)
     covered, pieces = plan(*raw_range(*asked, retained), AUDIENCE_GRAINS, retained)
@@ -246,4 +265,6 @@ async def demographics_report(
             else None
         ),
         coverage=coverage(query.start, query.end, covered),
+        users_exact=await _users_exact(conn, start, end, repeat_window),
+        users_exact_within_seconds=int(repeat_window.total_seconds()),
     )

@@ -227,3 +227,12 @@ class DemographicsReport(_Model):
     facebook: FacebookAudience | None = None
     tiktok: TiktokAudience | None = None
     coverage: Coverage
+    users_exact: bool = Field(
+        description="Every user counted once: the range covered is no longer than "
+        "`usersExactWithinSeconds`. Over a longer range a user whose events there lie further "
+        "apart than that may be counted more than once: each count is then at least the truth"
+    )
+    users_exact_within_seconds: int = Field(
+        description="REPEAT_USER_WINDOW: events of one user at most this far apart are known "
+        "to be one user's"
+    )

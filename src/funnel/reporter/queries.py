@@ -263,6 +263,14 @@ async def repeat_user_events(
     return list(await conn.fetch(sql, start, end, list(sources)))
 
 
+async def raw_extent(conn: asyncpg.Connection) -> tuple[datetime, datetime] | None:
+    """From the first retained raw partition's start to the last one's end (None if none)."""
+    row = await conn.fetchrow("SELECT min(starts) AS first, max(ends) AS last FROM raw_partitions")
+    if row is None or row["first"] is None:
+        return None
+    return row["first"], row["last"]
+
+
 async def followers_in_bin(
     conn: asyncpg.Connection, start: datetime, end: datetime, followers_bin: int
 ) -> list[int]:

@@ -87,7 +87,7 @@ def reports_router() -> APIRouter:
         """Distinct users with an event in `[from, to)`, each described by their latest
         event there (TikTok devices and countries: by their latest top-funnel event)."""
         async with _report(request, "demographics") as conn:
-            report = await demographics_report(conn, query)
+            report = await demographics_report(conn, query, request.state.repeat_user_window)
         # With `source`, only that source's object is present.
         return _answer(report, {other for other in SOURCES if query.source not in (None, other)})
 
