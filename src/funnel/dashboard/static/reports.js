@@ -2,7 +2,7 @@
 // view can be shared; any change asks the reporter again, and so does a timer.
 
 import { timeChart, COLOURS } from "./charts.js";
-import { count, el, fillRows } from "./format.js";
+import { count, el, fillRows, span } from "./format.js";
 
 const REFRESH_MS = 10000;
 const DEFAULT_INTERVAL = "minute";
@@ -142,6 +142,12 @@ function drawDemographics(report) {
       bars("followers", entries(ttk.followerTiers)),
       bars("devices", entries(ttk.devices)),
       bars("top countries", ranked(ttk.topCountries, (row) => row.country))));
+  }
+  if (report.usersExact === false) {
+    // The write path knows a user's events as one user's only within the repeat window.
+    parts.push(el("p", { id: "demographics-inexact", class: "muted small" },
+      `users are counted once within ${span(report.usersExactWithinSeconds)}: over this longer`
+      + " range a user whose events lie further apart may count more than once"));
   }
   byId("demographics").replaceChildren(...parts);
 }
