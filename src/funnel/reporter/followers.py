@@ -4,7 +4,7 @@ Summaries count events per follower bin (`funnel_followers_bin`: about twenty a 
 inside each bin, per fine bin (`funnel_followers_fine_bin`: three significant digits, one
 value below 1,000). A wanted rank's bin comes from the bin histogram, its fine bin from that
 bin's fine counts, and only that fine bin's follower counts are read from raw rows, through
-`ix_events_tiktok_followers_fine_bin`: at most a thousandth of a decade's users.
+`ix_events_tiktok_followers_fine_bin`: a fine bin spans 1/900 of its decade.
 """
 
 from collections import Counter, defaultdict

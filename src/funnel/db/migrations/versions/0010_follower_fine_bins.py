@@ -5,10 +5,10 @@ Revises: 0009_raw_batches
 
 The demographics report found the bin holding the median in the follower histogram, then
 read every follower count of that bin in the range from `ix_events_tiktok_followers_bin`.
-A bin is a tenth of a decade or so: on the publisher's followers (0 to 1,000,000, evenly) the
+A bin is up to a ninth of a decade: on the publisher's followers (0 to 1,000,000, evenly) the
 median's bin held a tenth of the range's TikTok events, 360,000 rows over seven hours, read
 twice (the maximum's bin too). Fine bins keep three significant digits
-(`funnel_followers_fine_bin`): a bin holds a thousandth of a decade at most, and below 1,000
+(`funnel_followers_fine_bin`): a fine bin spans 1/900 of its decade, and below 1,000 holds
 a single value. `follower_counts` replaces the `followers` facts of `audience_counts`: one
 row per bucket and bin, as before, now also holding its fine bins' counts, so the report
 finds the median's fine bin from summaries and reads only that fine bin's follower counts,
