@@ -8,8 +8,9 @@
    drawn apart from countries (~34,700 distinct per 100,000 events), nearly unique campaigns
    (5% reuse one of 1,000); then `rebuild_summaries` and `VACUUM ANALYZE`.
 2. reports: each endpoint called through the real app (in-process ASGI) with random filters
-   and ranges from one second to the whole span (ends at random milliseconds, some open);
-   demographics over one-hour ranges. Prints p50/p95/max per endpoint.
+   and ranges from one second to the whole span (ends at random milliseconds, some open).
+   Prints p50/p95/max per endpoint, and for demographics per range length too (under a
+   minute, up to an hour, longer), so the long ranges' figures show.
 3. ingest: `store_events` of emulator events of one source in transactions of 1,000 and of
    10,000, with and without `update_summaries` (alternating): the cost of the summaries.
 
@@ -27,10 +28,11 @@ import random
 import statistics
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -140,10 +142,37 @@ def _revenue_params(rng: random.Random, span: timedelta) -> dict[str, str]:
 
 
 def _demographics_params(rng: random.Random, span: timedelta) -> dict[str, str]:
-    params = _range(rng, span, timedelta(hours=1))
+    params = _range(rng, span)
     if source := rng.choice([None, None, "facebook", "tiktok"]):
         params["source"] = source
     return params
+
+
+# Range lengths the demographics figures are also given for: (label, shortest), ascending.
+_BANDS: Final = (
+    ("  < 1 min", timedelta()),
+    ("  1 min-1 h", timedelta(minutes=1)),
+    ("  1 h-whole", timedelta(hours=1)),
+)
+
+
+def _band(params: dict[str, str], span: timedelta) -> str:
+    """The band of a range's length; an open end counts to the end of the data."""
+    start = datetime.fromisoformat(params["from"]) if "from" in params else START
+    end = datetime.fromisoformat(params["to"]) if "to" in params else START + span
+    return next(label for label, shortest in reversed(_BANDS) if end - start >= shortest)
+
+
+def _print_figures(label: str, durations: list[float]) -> None:
+    durations = sorted(durations)
+    if not durations:
+        print(f"{label:<22} n=0")
+        return
+    p95 = durations[int(0.95 * (len(durations) - 1))]
+    print(
+        f"{label:<22} n={len(durations):<4} p50={statistics.median(durations):7.1f} ms"
+        f"  p95={p95:7.1f} ms  max={durations[-1]:7.1f} ms"
+    )
 
 
 async def _time(
@@ -152,24 +181,27 @@ async def _time(
     make: Callable[[random.Random, timedelta], dict[str, str]],
     requests: int,
     span: timedelta,
+    *,
+    by_band: bool = False,
 ) -> None:
+    """Time `requests` calls of `path`; with `by_band`, also per band of range length."""
     rng = random.Random(path)
-    durations = []
+    durations: defaultdict[str, list[float]] = defaultdict(list)
     for _ in range(requests):
         params = make(rng, span)
         started = time.perf_counter()
         response = await client.get(path, params=params)
         if response.status_code == 400:
             continue
-        durations.append((time.perf_counter() - started) * 1000)
+        took = (time.perf_counter() - started) * 1000
         if response.status_code != 200:
             raise RuntimeError(f"{path} {params}: {response.status_code} {response.text}")
-    durations.sort()
-    p95 = durations[int(0.95 * (len(durations) - 1))]
-    print(
-        f"{path:<22} n={len(durations):<4} p50={statistics.median(durations):7.1f} ms"
-        f"  p95={p95:7.1f} ms  max={durations[-1]:7.1f} ms"
-    )
+        durations[path].append(took)
+        if by_band:
+            durations[_band(params, span)].append(took)
+    _print_figures(path, durations[path])
+    for label, _ in _BANDS if by_band else ():
+        _print_figures(label, durations[label])
 
 
 async def _ingest(url: str) -> None:
@@ -253,7 +285,12 @@ async def _main(args: argparse.Namespace) -> None:
                 await _time(client, "/reports/events", _events_params, args.requests, span)
                 await _time(client, "/reports/revenue", _revenue_params, args.requests, span)
                 await _time(
-                    client, "/reports/demographics", _demographics_params, args.requests // 4, span
+                    client,
+                    "/reports/demographics",
+                    _demographics_params,
+                    args.requests // 2,
+                    span,
+                    by_band=True,
                 )
             await _ingest(url)
             if not args.keep:

@@ -210,3 +210,20 @@ async def test_old_fine_summary_rows_expire_and_reports_answer_at_the_next_grain
     assert exact.json()["coverage"]["complete"] is True
     horizon = await conn.fetchval("SELECT kept_from FROM summary_horizons WHERE grain = 'second'")
     assert horizon > old
+
+
+async def test_minute_rows_of_every_summary_expire_and_hour_rows_stay(
+    conn: asyncpg.Connection,
+) -> None:
+    """With a minute retention, every summary drops its old minute rows and keeps its hours."""
+    old = datetime(2026, 11, 25, 10, 0, 30, tzinfo=UTC)
+    await _store(conn, [_at(facebook_event(stage="top"), old), _at(tiktok_event(), old)])
+    await maintain(
+        conn,
+        _policy(time=timedelta(days=3650), summaries={"minute": timedelta(days=1)}),
+        datetime.now(UTC),
+    )
+    for table in ("event_counts", "audience_counts", "follower_counts", "city_sketches"):
+        grains = await conn.fetch(f"SELECT DISTINCT grain FROM {table}")
+        assert "minute" not in {row["grain"] for row in grains}, table
+        assert "hour" in {row["grain"] for row in grains}, table

@@ -71,7 +71,7 @@ async def test_events_table_has_report_indexes(database_url: str) -> None:
         "ix_events_user_id",
         "ix_events_revenue",
         "ix_events_campaign_revenue",
-        "ix_events_tiktok_followers_bin",
+        "ix_events_tiktok_followers_fine_bin",
     }
 
 

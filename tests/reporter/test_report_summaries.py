@@ -1,18 +1,27 @@
 """The summaries ingest keeps equal the ones recomputed from `events`, even when concurrent."""
 
 import asyncio
+from pathlib import Path
 
 import asyncpg
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
+import funnel.db
 from funnel.db import event_key, run_migrations
 from funnel.db.ingest import store_events
 from funnel.db.summaries import rebuild_summaries
+from funnel.settings import to_sqlalchemy_url
 from tests.reporter.conftest import Loaded, load, running_reporter
 from tests.reporter.report_dataset import Window, expected_demographics, generate
 
 _TABLES = {
     "event_counts": "grain, bucket, source, funnel_stage, event_type",
     "audience_counts": "grain, bucket, source, dimension, value, detail",
+    "follower_counts": "grain, bucket, source, bin",
     "campaign_totals": "campaign_id",
 }
 
@@ -88,3 +97,45 @@ async def test_reload_is_idempotent(database_url: str) -> None:
         assert await _contents(conn) == before
     finally:
         await conn.close()
+
+
+async def _downgrade(database_url: str, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(Path(funnel.db.__file__).with_name("migrations")))
+
+    def downgrade(connection: Connection) -> None:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+    engine = create_async_engine(to_sqlalchemy_url(database_url), poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(downgrade)
+    finally:
+        await engine.dispose()
+
+
+async def test_follower_fine_bins_migrate_down_and_up(database_url: str) -> None:
+    """Down from `0011`, each bin's events are follower facts again; up, the fine counts
+    rebuilt from the events equal those ingest kept."""
+    await run_migrations(database_url)
+    await load(database_url, generate(count=600, seed=9))
+    conn = await asyncpg.connect(database_url)
+    try:
+        kept = await conn.fetch("SELECT * FROM follower_counts ORDER BY grain, bucket, bin")
+        await _downgrade(database_url, "0010_lean_rows")
+        facts = await conn.fetch(
+            "SELECT grain, bucket, source, value::bigint AS bin, events FROM audience_counts"
+            " WHERE dimension = 'followers' ORDER BY grain, bucket, bin"
+        )
+        await run_migrations(database_url)
+        migrated = await conn.fetch("SELECT * FROM follower_counts ORDER BY grain, bucket, bin")
+        left = await conn.fetchval(
+            "SELECT count(*) FROM audience_counts WHERE dimension = 'followers'"
+        )
+    finally:
+        await conn.close()
+    assert kept
+    assert [tuple(row) for row in facts] == [tuple(row)[:5] for row in kept]
+    assert migrated == kept
+    assert left == 0

@@ -187,7 +187,13 @@ async def _drop(
 
 
 # The summary tables holding rows of each grain, by their `grain` column.
-_GRAINED: Final = ("event_counts", "audience_counts", "city_sketches", "city_sketch_floors")
+_GRAINED: Final = (
+    "event_counts",
+    "audience_counts",
+    "follower_counts",
+    "city_sketches",
+    "city_sketch_floors",
+)
 
 
 async def _prune_summaries(

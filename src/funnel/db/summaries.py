@@ -3,8 +3,9 @@
 `store_events` leaves the rows it newly inserted in the temporary table `_new_events` and
 calls `update_summaries` in the same transaction, so a committed event is always counted
 exactly once in every summary. `rebuild_summaries` recomputes everything from `events`
-(after a bulk load that bypassed `store_events`). The tables are created by migration
-`0002_summaries`; docs/storage.md ("Summary tables") explains how reports combine them.
+(after a bulk load that bypassed `store_events`). The tables are created by migrations
+`0002_summaries`, `0008_city_sketches` and `0011_follower_fine_bins`; docs/storage.md
+("Summary tables") explains how reports combine them.
 """
 
 from collections.abc import Sequence
@@ -36,6 +37,7 @@ IS_TRANSACTION: Final = is_transaction("e")
 SUMMARY_TABLES: Final = (
     "event_counts",
     "audience_counts",
+    "follower_counts",
     "city_sketches",
     "city_sketch_floors",
     "campaign_totals",
@@ -57,30 +59,31 @@ _DIMENSIONS: Final = (
     ("country", "country", "country"),
     ("gender", "gender", "gender"),
     ("age_group", "age_group", "age_group"),
-    ("followers", "followers_bin", "followers_bin::text"),
     ("device", "device", "device"),
 )
+# Follower bins are a dimension of the report; the summaries keep them in `follower_counts`,
+# each with its fine bins (`_count_followers`).
+_FOLLOWER_BINS: Final = ("followers", "followers_bin", "followers_bin::text")
 
 
-def audience_facts(events: str, bucket: str) -> str:
+def audience_facts(events: str, bucket: str, *, follower_bins: bool = True) -> str:
     """A SELECT of (bucket, source, dimension, value, detail, events, followers): the
     demographic facts of the rows of `events` (a table or parenthesized query of `events`
     columns) counted per event, per `bucket` (an expression over `e.occurred_at`).
 
     Facebook events have gender, age group and country (cities are sketched apart). TikTok
-    events have a follower bin (and their follower count summed on the `all` fact, for the
-    average); device and country come from top-funnel events only (the write path leaves
-    them NULL on others). NULL values make no fact.
+    events have a follower bin unless `follower_bins` is false (and their follower count
+    summed on the `all` fact, for the average); device and country come from top-funnel
+    events only (the write path leaves them NULL on others). NULL values make no fact.
     """
+    dimensions = (*_DIMENSIONS, _FOLLOWER_BINS) if follower_bins else _DIMENSIONS
     dimension = " ".join(
-        f"WHEN grouping({column}) = 0 THEN '{name}'" for name, column, _ in _DIMENSIONS
+        f"WHEN grouping({column}) = 0 THEN '{name}'" for name, column, _ in dimensions
     )
-    value = " ".join(
-        f"WHEN grouping({column}) = 0 THEN {shown}" for _, column, shown in _DIMENSIONS
-    )
-    columns = ", ".join(column for _, column, _ in _DIMENSIONS)
+    value = " ".join(f"WHEN grouping({column}) = 0 THEN {shown}" for _, column, shown in dimensions)
+    columns = ", ".join(column for _, column, _ in dimensions)
     sets = ", ".join(
-        ["(bucket, source)"] + [f"(bucket, source, {column})" for _, column, _ in _DIMENSIONS]
+        ["(bucket, source)"] + [f"(bucket, source, {column})" for _, column, _ in dimensions]
     )
     # One pass with GROUPING SETS: five times faster than a row per fact and event.
     return f"""
@@ -90,7 +93,7 @@ def audience_facts(events: str, bucket: str) -> str:
                    CASE {value} ELSE '' END AS value,
                    ''::text AS detail,
                    count(*) AS events,
-                   CASE WHEN grouping({columns}) = {2 ** len(_DIMENSIONS) - 1}
+                   CASE WHEN grouping({columns}) = {2 ** len(dimensions) - 1}
                         THEN coalesce(sum(followers), 0) ELSE 0 END AS followers
             FROM (
                 SELECT {bucket} AS bucket, e.source, e.gender, {_AGE_GROUP} AS age_group,
@@ -108,12 +111,9 @@ def audience_facts(events: str, bucket: str) -> str:
 _ORIGIN: Final = "timestamptz '2000-01-01 00:00:00+00'"
 
 
-def _upsert(table: str, keys: str, sums: str, finest: str, grains: tuple[Grain, ...]) -> str:
-    """Add `finest` (rows of bucket, keys, sums at `grains[0]`) to `table` at every grain.
-
-    The coarser grains are rolled up from the finest rows, so events are read once. Rows
-    are written in key order: concurrent writers lock shared rows in the same order.
-    """
+def _rolled_up(keys: str, sums: str, grains: tuple[Grain, ...]) -> str:
+    """A SELECT of (grain, bucket, keys, sums): the rows of the CTE `finest` (bucket, keys,
+    sums at `grains[0]`) and their sums at every coarser grain, so events are read once."""
     names = sums.split()
     parts = [f"SELECT '{grains[0]}' AS grain, bucket, {keys}, {', '.join(names)} FROM finest"]
     parts += [
@@ -121,10 +121,19 @@ def _upsert(table: str, keys: str, sums: str, finest: str, grains: tuple[Grain, 
         f" {', '.join(f'sum({name})' for name in names)} FROM finest GROUP BY 2, {keys}"
         for grain in grains[1:]
     ]
+    return " UNION ALL ".join(parts)
+
+
+def _upsert(table: str, keys: str, sums: str, finest: str, grains: tuple[Grain, ...]) -> str:
+    """Add `finest` (rows of bucket, keys, sums at `grains[0]`) to `table` at every grain.
+
+    Rows are written in key order: concurrent writers lock shared rows in the same order.
+    """
+    names = sums.split()
     return f"""
         WITH finest AS MATERIALIZED ({finest})
         INSERT INTO {table} AS c (grain, bucket, {keys}, {", ".join(names)})
-        SELECT * FROM ({" UNION ALL ".join(parts)}) AS rows
+        SELECT * FROM ({_rolled_up(keys, sums, grains)}) AS rows
         ORDER BY grain, bucket, {keys}
         ON CONFLICT (grain, bucket, {keys}) DO UPDATE SET
             {", ".join(f"{name} = c.{name} + excluded.{name}" for name in names)}
@@ -146,8 +155,50 @@ def _count_events(relation: str, grains: tuple[Grain, ...]) -> str:
 
 
 def _count_audience(relation: str, grains: tuple[Grain, ...]) -> str:
-    finest = audience_facts(relation, f"date_bin('1 {grains[0]}', e.occurred_at, {_ORIGIN})")
+    finest = audience_facts(
+        relation, f"date_bin('1 {grains[0]}', e.occurred_at, {_ORIGIN})", follower_bins=False
+    )
     return _upsert("audience_counts", _AUDIENCE_KEYS, _AUDIENCE_SUMS, finest, grains)
+
+
+def _count_followers(relation: str, grains: tuple[Grain, ...]) -> str:
+    """Add the follower counts of `relation`'s events to `follower_counts`: per bucket and
+    bin (`funnel_followers_bin`), the events, and the events of each of its fine bins
+    (`funnel_followers_fine_bin`) as two arrays in ascending order of fine bin. A bin holds
+    up to 100 fine bins, so a row stays small; a batch updates as many rows as a fact per
+    bin would."""
+    # A fine bin lies in one bin: the bin is computed per fine bin, not per event.
+    finest = f"""
+        SELECT bucket, source, funnel_followers_bin(fine) AS bin, fine, events
+        FROM (
+            SELECT date_bin('1 {grains[0]}', e.occurred_at, {_ORIGIN}) AS bucket, e.source,
+                   funnel_followers_fine_bin(e.followers) AS fine, count(*) AS events
+            FROM {relation} AS e
+            WHERE e.followers IS NOT NULL
+            GROUP BY 1, 2, 3
+        ) AS fine_counts
+    """
+    return f"""
+        WITH finest AS MATERIALIZED ({finest})
+        INSERT INTO follower_counts AS c
+            (grain, bucket, source, bin, events, fine_bins, fine_events)
+        SELECT grain, bucket, source, bin, sum(events)::bigint,
+               array_agg(fine ORDER BY fine), array_agg(events::bigint ORDER BY fine)
+        FROM ({_rolled_up("source, bin, fine", "events", grains)}) AS rows
+        GROUP BY 1, 2, 3, 4
+        ORDER BY 1, 2, 3, 4
+        ON CONFLICT (grain, bucket, source, bin) DO UPDATE SET
+            events = c.events + excluded.events,
+            (fine_bins, fine_events) = (
+                SELECT array_agg(fine ORDER BY fine), array_agg(events ORDER BY fine)
+                FROM (
+                    SELECT fine, sum(events)::bigint AS events
+                    FROM unnest(c.fine_bins || excluded.fine_bins,
+                                c.fine_events || excluded.fine_events) AS both_ (fine, events)
+                    GROUP BY fine
+                ) AS merged
+            )
+    """
 
 
 def _add_campaigns(relation: str) -> str:
@@ -354,6 +405,7 @@ def _add_repeats(partitions: Sequence[str]) -> str:
 
 _COUNT_EVENTS: Final = _count_events("_new_events", EVENT_GRAINS)
 _COUNT_AUDIENCE: Final = _count_audience("_new_events", AUDIENCE_GRAINS)
+_COUNT_FOLLOWERS: Final = _count_followers("_new_events", AUDIENCE_GRAINS)
 _SKETCH_CITIES: Final = _sketch_cities("_new_events")
 _ADD_CAMPAIGNS: Final = _add_campaigns("_new_events")
 
@@ -369,6 +421,7 @@ async def update_steps(
         ("repeat-user probe", _add_repeats([row["name"] for row in near])),
         ("event counts", _COUNT_EVENTS),
         ("audience facts", _COUNT_AUDIENCE),
+        ("follower bins", _COUNT_FOLLOWERS),
         ("city sketches", _SKETCH_CITIES),
         ("campaign totals", _ADD_CAMPAIGNS),
     )
@@ -382,6 +435,7 @@ _REBUILD: Final = ";".join(
         f"TRUNCATE {', '.join(SUMMARY_TABLES)}",
         _count_events("events", EVENT_GRAINS),
         _count_audience("events", AUDIENCE_GRAINS),
+        _count_followers("events", AUDIENCE_GRAINS),
         _REBUILD_SKETCHES,
         _add_campaigns("events"),
         f"""

@@ -4,9 +4,10 @@ Exact without grouping a range's events by user: summary rows count every event'
 (gender, age group, country, follower bin, device). Users with more than one event are
 few, and `repeat_events` holds all their events: for those with several in the range, the
 per-event facts are taken back out and the facts of their latest event (latest top-funnel
-event for TikTok's device and country) put in once. Exact follower order statistics read only
-the one or two follower bins that hold the wanted ranks. Top cities come from each bucket's
-sketch (`funnel.db.summaries`): the answer gives the bound on their error, 0 when exact.
+event for TikTok's device and country) put in once. Exact follower order statistics (min,
+median, max) find each wanted rank's bin, then its fine bin, from summaries, and read only
+those fine bins' follower counts. Top cities come from each bucket's sketch
+(`funnel.db.summaries`): the answer gives the bound on their error, 0 when exact.
 
 The report reads raw rows (repeat users, follower ranks), so it covers the longest part of
 the asked range whose raw events are all retained, and says so in `coverage`. Users are
@@ -27,13 +28,13 @@ from funnel.events.source import SOURCES, Source
 from funnel.events.tiktok import TiktokDevice
 from funnel.reporter import queries
 from funnel.reporter.coverage import coverage, plan, raw_range, read_retained
+from funnel.reporter.followers import FollowerRanks, Moved, follower_stats
 from funnel.reporter.models import (
     CityUsers,
     CountryUsers,
     DemographicsFilters,
     DemographicsReport,
     FacebookAudience,
-    FollowerStats,
     TiktokAudience,
 )
 from funnel.reporter.params import DemographicsQuery
@@ -79,12 +80,12 @@ def _facts(row: Mapping[str, Any]) -> list[tuple[Fact, int]]:
 
 @dataclass
 class _Audience:
-    """One source's users: fact counts, and the follower values the corrections moved."""
+    """One source's users: fact counts, and the follower counts the corrections moved, as
+    (bin, fine bin, followers) -> events put in (taken out when negative)."""
 
     counts: Counter[Fact] = field(default_factory=Counter)
     followers_sum: int = 0
-    removed: defaultdict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
-    added: defaultdict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    moved: Moved = field(default_factory=Counter)
 
     def count(self, row: Mapping[str, Any], sign: int, dimensions: frozenset[str] | None) -> None:
         for fact, followers in _facts(row):
@@ -92,8 +93,7 @@ class _Audience:
                 self.counts[fact] += sign
                 self.followers_sum += sign * followers
         if row["followers_bin"] is not None and (dimensions is None or "followers" in dimensions):
-            moved = self.removed if sign < 0 else self.added
-            moved[row["followers_bin"]].append(row["followers"])
+            self.moved[(row["followers_bin"], row["followers_fine_bin"], row["followers"])] += sign
 
     def correct(self, source: Source, events: list[Mapping[str, Any]]) -> None:
         """Count one user once, by their latest event, instead of once per event."""
@@ -115,48 +115,6 @@ class _Audience:
     def top(self, dimension: str) -> list[tuple[Fact, int]]:
         found = [(f, n) for f, n in self.counts.items() if f[0] == dimension and n > 0]
         return sorted(found, key=lambda item: (-item[1], item[0][2], item[0][1]))[:TOP_SIZE]
-
-
-class _FollowerRanks:
-    """The k-th smallest follower count among users, reading one bin at a time."""
-
-    def __init__(
-        self, conn: asyncpg.Connection, start: datetime, end: datetime, audience: _Audience
-    ) -> None:
-        self._conn, self._start, self._end, self._audience = conn, start, end, audience
-        self._bins = sorted((int(bin_), n) for bin_, n in audience.values("followers").items())
-        self._loaded: dict[int, list[int]] = {}
-
-    async def _bin_values(self, bin_: int) -> list[int]:
-        if bin_ not in self._loaded:
-            values = Counter(
-                await queries.followers_in_bin(self._conn, self._start, self._end, bin_)
-            )
-            values.subtract(self._audience.removed.get(bin_, []))
-            values.update(self._audience.added.get(bin_, []))
-            self._loaded[bin_] = sorted(values.elements())
-        return self._loaded[bin_]
-
-    async def kth(self, k: int) -> int:
-        for bin_, n in self._bins:
-            if k < n:
-                return (await self._bin_values(bin_))[k]
-            k -= n
-        raise IndexError("rank beyond the number of users")
-
-
-async def _follower_stats(ranks: _FollowerRanks, users: int, total: int) -> FollowerStats:
-    if users == 0:
-        return FollowerStats(min=None, max=None, avg=None, median=None)
-    middle = (users - 1) // 2
-    low = await ranks.kth(middle)
-    median = low if users % 2 else (low + await ranks.kth(middle + 1)) / 2
-    return FollowerStats(
-        min=await ranks.kth(0),
-        max=await ranks.kth(users - 1),
-        avg=round(total / users, 2),
-        median=median,
-    )
 
 
 async def _top_cities(
@@ -195,18 +153,28 @@ async def _facebook(
     )
 
 
-async def _tiktok(ranks: _FollowerRanks, audience: _Audience) -> TiktokAudience:
+async def _tiktok(
+    conn: asyncpg.Connection,
+    pieces: list[Piece],
+    covered: tuple[datetime, datetime],
+    audience: _Audience,
+) -> TiktokAudience:
     devices = audience.values("device")
+    bins = {int(lower_bound): n for lower_bound, n in audience.values("followers").items()}
     tiers = dict.fromkeys((name for name, _ in FOLLOWER_TIERS), 0)
-    for lower_bound, n in audience.values("followers").items():
-        tiers[_group_of(int(lower_bound), FOLLOWER_TIERS)] += n
+    for lower_bound, n in bins.items():
+        tiers[_group_of(lower_bound, FOLLOWER_TIERS)] += n
     users = audience.counts[_ALL]
     by_device = {device: devices.get(device, 0) for device in get_args(TiktokDevice)}
     # Devices come from top-funnel events; users with none in the range are "unknown".
     by_device[UNKNOWN] = users - sum(by_device.values())
     return TiktokAudience(
         users=users,
-        followers=await _follower_stats(ranks, users, audience.followers_sum),
+        followers=await follower_stats(
+            FollowerRanks(conn, pieces, covered, bins, audience.moved),
+            users,
+            audience.followers_sum,
+        ),
         follower_tiers=tiers,
         devices=by_device,
         top_countries=[CountryUsers(country=f[1], users=n) for f, n in audience.top("country")],
@@ -258,9 +226,7 @@ async def demographics_report(
             else None
         ),
         tiktok=(
-            await _tiktok(
-                _FollowerRanks(conn, start, end, audiences["tiktok"]), audiences["tiktok"]
-            )
+            await _tiktok(conn, pieces, covered, audiences["tiktok"])
             if "tiktok" in audiences
             else None
         ),

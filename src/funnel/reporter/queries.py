@@ -188,9 +188,13 @@ async def campaign_candidates(
 async def count_audience(
     conn: asyncpg.Connection, pieces: Sequence[Piece], sources: Sequence[Source]
 ) -> list[Row]:
-    """(source, dimension, value, detail, events, followers), counted per event."""
+    """(source, dimension, value, detail, events, followers), counted per event; follower
+    bins are dimension `followers`, valued by their lower bound."""
     summary = (
         "SELECT source, dimension, value, detail, events, followers FROM audience_counts"
+        " WHERE grain = {grain} AND bucket >= {start} AND bucket < {end}"
+        " AND source = ANY($1::text[])"
+        " UNION ALL SELECT source, 'followers', bin::text, '', events, 0 FROM follower_counts"
         " WHERE grain = {grain} AND bucket >= {start} AND bucket < {end}"
         " AND source = ANY($1::text[])"
     )
@@ -254,7 +258,8 @@ async def repeat_user_events(
     sql = (
         "SELECT * FROM ("
         "   SELECT source, user_id, event_key, occurred_at, funnel_stage, gender, age, country,"
-        "     city, followers, funnel_followers_bin(followers) AS followers_bin, device,"
+        "     city, followers, funnel_followers_bin(followers) AS followers_bin,"
+        "     funnel_followers_fine_bin(followers) AS followers_fine_bin, device,"
         "     count(*) OVER (PARTITION BY source, user_id) AS in_range"
         "   FROM repeat_events"
         "   WHERE source = ANY($3::text[]) AND occurred_at >= $1 AND occurred_at < $2"
@@ -271,15 +276,48 @@ async def raw_extent(conn: asyncpg.Connection) -> tuple[datetime, datetime] | No
     return row["first"], row["last"]
 
 
-async def followers_in_bin(
-    conn: asyncpg.Connection, start: datetime, end: datetime, followers_bin: int
-) -> list[int]:
-    """Follower counts of the TikTok events in the range whose bin starts at `followers_bin`."""
-    sql = (
-        "SELECT followers FROM events WHERE source = 'tiktok'"
-        " AND funnel_followers_bin(followers) = $3 AND occurred_at >= $1 AND occurred_at < $2"
+async def count_fine_followers(
+    conn: asyncpg.Connection,
+    pieces: Sequence[Piece],
+    bins: Sequence[int],
+    fine_bins: Sequence[int],
+) -> list[Row]:
+    """(bin, fine, events): the TikTok events in the pieces per fine bin, for the follower
+    bins `bins` (lower bounds of `funnel_followers_bin`), which `fine_bins` make up. Raw
+    edges are read by fine bin through `ix_events_tiktok_followers_fine_bin`."""
+    summary = (
+        "SELECT c.bin, f.fine, f.events FROM follower_counts AS c"
+        " CROSS JOIN unnest(c.fine_bins, c.fine_events) AS f (fine, events)"
+        " WHERE c.grain = {grain} AND c.bucket >= {start} AND c.bucket < {end}"
+        " AND c.source = 'tiktok' AND c.bin = ANY($1::bigint[])"
     )
-    return [row[0] for row in await conn.fetch(sql, start, end, followers_bin)]
+    raw = (
+        "SELECT funnel_followers_bin(followers) AS bin,"
+        " funnel_followers_fine_bin(followers) AS fine, count(*) AS events FROM events"
+        " WHERE occurred_at >= {start} AND occurred_at < {end} AND source = 'tiktok'"
+        " AND funnel_followers_fine_bin(followers) = ANY($2::bigint[]) GROUP BY 1, 2"
+    )
+    union, args = _union(pieces, summary, raw, 3)
+    # The unused CTE types both parameters: summary pieces use one, raw edges the other.
+    sql = (
+        "WITH wanted AS (SELECT $1::bigint[] AS bins, $2::bigint[] AS fine_bins)"
+        " SELECT bin, fine, sum(events)::bigint AS events"
+        f" FROM ({union}) AS pieces GROUP BY 1, 2"
+    )
+    return list(await conn.fetch(sql, list(bins), list(fine_bins), *args))
+
+
+async def followers_in_fine_bins(
+    conn: asyncpg.Connection, start: datetime, end: datetime, fine_bins: Sequence[int]
+) -> list[Row]:
+    """(fine, followers) of the TikTok events in the range whose fine bin
+    (`funnel_followers_fine_bin`) starts at one of `fine_bins`: read index-only."""
+    sql = (
+        "SELECT funnel_followers_fine_bin(followers) AS fine, followers FROM events"
+        " WHERE source = 'tiktok' AND funnel_followers_fine_bin(followers) = ANY($3::bigint[])"
+        " AND occurred_at >= $1 AND occurred_at < $2"
+    )
+    return list(await conn.fetch(sql, start, end, list(fine_bins)))
 
 
 async def check_database(conn: asyncpg.Connection) -> None:
