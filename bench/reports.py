@@ -1,6 +1,7 @@
 """Reports over 10,000,000 stored events: latency per endpoint; the ingest cost of summaries.
 
     .venv/bin/python -m bench.reports [--events 10000000] [--hours 10] [--requests 200] [--keep]
+                                      [--drop-hours 0]
 
 1. load: the events are generated inside PostgreSQL (`INSERT ... SELECT FROM generate_series`,
    the fastest bulk path, `bench.report_data`), spread evenly over `--hours` (1,000,000 an
@@ -13,6 +14,9 @@
    minute, up to an hour, longer), so the long ranges' figures show.
 3. ingest: `store_events` of emulator events of one source in transactions of 1,000 and of
    10,000, with and without `update_summaries` (alternating): the cost of the summaries.
+4. with `--drop-hours H`: retention drops the raw events of the first H hours, and each
+   report is timed again on ranges crossing that boundary (up to two hours before it, any
+   length after): answered from summaries where raw rows are gone, saying what they cover.
 
 Without `DATABASE_URL` an embedded server is started in a temporary directory. The database
 `funnel_bench_reports` is dropped at the end unless `--keep` (a second run with `--keep`
@@ -43,6 +47,7 @@ from bench.report_data import CAMPAIGN_POOL, generate_events
 from funnel.db import run_migrations
 from funnel.db.ingest import store_events
 from funnel.db.partitions import create_partitions
+from funnel.db.retention import RetentionPolicy, maintain
 from funnel.db.rows import wire_row
 from funnel.db.summaries import SUMMARY_TABLES, rebuild_summaries, update_summaries
 from funnel.events.source import SOURCES, Source
@@ -183,6 +188,7 @@ async def _time(
     span: timedelta,
     *,
     by_band: bool = False,
+    label: str = "",
 ) -> None:
     """Time `requests` calls of `path`; with `by_band`, also per band of range length."""
     rng = random.Random(path)
@@ -199,9 +205,60 @@ async def _time(
         durations[path].append(took)
         if by_band:
             durations[_band(params, span)].append(took)
-    _print_figures(path, durations[path])
+    _print_figures(f"{path} {label}".rstrip(), durations[path])
     for label, _ in _BANDS if by_band else ():
         _print_figures(label, durations[label])
+
+
+def _across(
+    make: Callable[[random.Random, timedelta], dict[str, str]], boundary: datetime
+) -> Callable[[random.Random, timedelta], dict[str, str]]:
+    """`make`'s parameters over a range crossing `boundary`: from up to two hours before it
+    to anywhere after it, each side log-uniform from one second."""
+
+    def crossing(rng: random.Random, span: timedelta) -> dict[str, str]:
+        params = make(rng, span)
+        before = timedelta(seconds=10 ** rng.uniform(0, math.log10(7200)))
+        later = (START + span - boundary).total_seconds()
+        after = timedelta(seconds=10 ** rng.uniform(0, math.log10(later)))
+        return params | {
+            "from": (boundary - before).isoformat(),
+            "to": (boundary + after).isoformat(),
+        }
+
+    return crossing
+
+
+# What `store_events` records and a bulk load does not: rows per partition and source, which
+# retention reads to know what a dropped partition held.
+_COUNT_ARRIVALS: Final = """
+    INSERT INTO raw_arrivals (partition, source, events, last_received_at)
+    SELECT tableoid::regclass::text, source, count(*), now() FROM events GROUP BY 1, 2
+    ON CONFLICT DO NOTHING
+"""
+
+
+async def _drop_oldest(url: str, hours: float) -> datetime:
+    """Retention drops the raw partitions of the first `hours` (by the size bound the rest
+    fits in, as a full disk would); return where the raw events kept now start."""
+    boundary = START + timedelta(hours=hours)
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(_COUNT_ARRIVALS)
+        kept = await conn.fetchval(
+            "SELECT sum(pg_total_relation_size(name::regclass)"
+            " + pg_total_relation_size(('batches_' || substr(name, 8))::regclass))::bigint"
+            " FROM raw_partitions WHERE starts >= $1 AND starts < $2",
+            boundary,
+            START + timedelta(days=1),
+        )
+        policy = RetentionPolicy(timedelta(days=3650), kept, timedelta(hours=1))
+        dropped = await maintain(conn, policy, datetime.now(UTC))
+    finally:
+        await conn.close()
+    events = sum(partition.events for partition in dropped)
+    print(f"retention dropped {len(dropped)} partitions ({events:,} events) before {boundary}")
+    return boundary
 
 
 async def _ingest(url: str) -> None:
@@ -293,6 +350,18 @@ async def _main(args: argparse.Namespace) -> None:
                     by_band=True,
                 )
             await _ingest(url)
+            if args.drop_hours:
+                boundary = await _drop_oldest(url, args.drop_hours)
+                async with _reporter(url) as client:
+                    for path, make in (
+                        ("/reports/events", _events_params),
+                        ("/reports/revenue", _revenue_params),
+                        ("/reports/demographics", _demographics_params),
+                    ):
+                        crossing = _across(make, boundary)
+                        await _time(
+                            client, path, crossing, args.requests // 2, span, label="across"
+                        )
             if not args.keep:
                 await admin.execute(f'DROP DATABASE "{_DATABASE}" WITH (FORCE)')
         finally:
@@ -305,6 +374,13 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=10.0)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the loaded database")
+    parser.add_argument(
+        "--drop-hours",
+        type=float,
+        default=0,
+        help="at the end, retention drops the raw events of the first hours; then every "
+        "report is timed on ranges across that boundary (a kept database keeps the gap)",
+    )
     asyncio.run(_main(parser.parse_args()))
 
 
