@@ -47,6 +47,23 @@ def _touches_gap(start: datetime, end: datetime, gaps: Sequence[Gap]) -> bool:
     return start < end and any(gap_start < end and start < gap_end for gap_start, gap_end in gaps)
 
 
+def _at_horizons(pieces: Sequence[Piece], retained: Retained) -> list[Piece]:
+    """`pieces` with each summary piece that starts before its grain's horizon cut there: the
+    part from the horizon on is whole kept buckets, only the part before needs raw events.
+    Uncut, an open `from` made the whole range one raw piece: every retained event read."""
+    cut: list[Piece] = []
+    for piece in pieces:
+        horizon = retained.horizons.get(piece.grain) if piece.grain else None
+        if horizon is not None and piece.start < horizon < piece.end:
+            cut += [
+                Piece(piece.grain, piece.start, horizon),
+                Piece(piece.grain, horizon, piece.end),
+            ]
+        else:
+            cut.append(piece)
+    return cut
+
+
 def _answerable(piece: Piece, retained: Retained) -> Piece | None:
     """`piece` as it can be read exactly: from its summary rows while its grain keeps them,
     else from raw events while no gap touches it; None when neither can."""
@@ -66,7 +83,7 @@ def plan(
     What is cut is at the range's edges, where the finest pieces lie."""
     best: list[Piece] = []
     run: list[Piece] = []
-    for piece in [*split_range(start, end, grains), None]:
+    for piece in [*_at_horizons(split_range(start, end, grains), retained), None]:
         answered = _answerable(piece, retained) if piece is not None else None
         if answered is not None:
             run.append(answered)
