@@ -351,12 +351,15 @@ _REPEAT_COLUMNS: Final = (
 
 
 # The partitions holding events at most `window` away from a new one: the repeat-user
-# probe's. Raw partitions are few (hundreds at most), a batch's instants a few seconds.
+# probe's. Raw partitions are few (hundreds at most), a batch's instants a few seconds. Only
+# partitions with arrivals hold events (those made ahead are empty, and `store_events` counts
+# this batch's arrivals before the summaries), so only those are asked.
 _NEAR_PARTITIONS: Final = """
     SELECT p.name
     FROM raw_partitions AS p
     JOIN (SELECT DISTINCT date_trunc('second', occurred_at) AS at FROM _new_events) AS n
         ON p.starts <= n.at + $1::interval + interval '1 second' AND p.ends > n.at - $1::interval
+    WHERE EXISTS (SELECT 1 FROM raw_arrivals AS a WHERE a.partition = p.name)
     GROUP BY p.name, p.starts
     ORDER BY p.starts
 """
