@@ -254,6 +254,8 @@ async def _drop_oldest(url: str, hours: float) -> datetime:
         )
         policy = RetentionPolicy(timedelta(days=3650), kept, timedelta(hours=1))
         dropped = await maintain(conn, policy, datetime.now(UTC))
+        # Where the kept raw events start: later than asked when more had to go to fit.
+        boundary = await conn.fetchval("SELECT max(ends) FROM raw_gaps") or boundary
     finally:
         await conn.close()
     events = sum(partition.events for partition in dropped)
