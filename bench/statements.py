@@ -30,6 +30,7 @@ import psutil
 
 from bench.collector import _scratch_database
 from funnel.db import EventRow, ingest, store_events, summaries, wire_row
+from funnel.db.partitions import DEFAULT_PARTITION_WIDTH, create_partitions
 from funnel.db.rows import COLUMNS
 from funnel.db.schema import run_migrations
 from funnel.events import SOURCES
@@ -68,6 +69,9 @@ async def _timed_steps(
 ) -> dict[str, float]:
     """One transaction storing `rows`, step by step: backend CPU seconds per step."""
     backend = psutil.Process(await conn.fetchval("SELECT pg_backend_pid()"))
+    # Untimed, as a collector makes partitions before its transaction (`Partitions.ensure`):
+    # the timed batches are stamped now, which the fill's partitions need not hold.
+    await create_partitions(conn, [row.occurred_at for row in rows], DEFAULT_PARTITION_WIDTH)
     spent: dict[str, float] = {}
 
     async def step(name: str, run: Callable[[], Awaitable[object]]) -> None:
