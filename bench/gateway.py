@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.gateway [--requests 20] [--seconds 20] [--rate 50000]
 
 Three figures, each with every answer waiting for JetStream's fsync'd acks:
-  1. single: 50,000-event requests (~30 MB, one corrupted event appended) one after another:
+  1. single: 50,000-event requests (~21 MB, one corrupted event appended) one after another:
      request latency p50/p99/max.
   2. health: `/health/live` polled every 20 ms while those large requests run: how long the
      event loop is held (latency p50/p99/max of the probe).
