@@ -22,10 +22,9 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -33,6 +32,7 @@ import orjson
 import psutil
 import uvloop
 
+from bench.postgres import postgres_server, scratch_database
 from bench.timing import speed_probed
 from funnel.events import Source, Subjects
 from funnel.jetstream import (
@@ -44,8 +44,7 @@ from funnel.jetstream import (
     declare_streams,
     delete_stream,
 )
-from funnel.local import EmbeddedNats, EmbeddedPostgres, free_port
-from funnel.local.postgres_user import server_scratch
+from funnel.local import EmbeddedNats, free_port
 from funnel.observability import CORRELATION_HEADER
 from funnel.publisher import generate_batch
 
@@ -82,23 +81,6 @@ async def _prefill(nats_url: str, subjects: Subjects, source: Source, count: int
             for batch in _events(source, count)
         )
         await Publisher(conn).publish_all(messages)
-
-
-def _database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-@contextlib.asynccontextmanager
-async def _scratch_database(server_url: str) -> AsyncIterator[str]:
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(_database(server_url, "postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield _database(server_url, name)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 def _postgres_cpu() -> float:
@@ -174,7 +156,7 @@ async def _bench(nats_url: str, postgres_url: str, args: argparse.Namespace) -> 
     await _prefill(nats_url, subjects, args.source, args.events)
     print(f"pre-filled {args.events:,} events in {time.perf_counter() - started:.1f} s")
     try:
-        async with _scratch_database(postgres_url) as database_url:
+        async with scratch_database(postgres_url) as database_url:
             with tempfile.TemporaryDirectory() as scratch:
                 await _drain(nats_url, database_url, subjects, args, Path(scratch) / "log")
             conn = await asyncpg.connect(database_url)
@@ -197,15 +179,15 @@ def main() -> None:
     parser.add_argument("--consumers", type=int, default=4)
     parser.add_argument("--fetch", type=int, default=10, help="messages per fetch")
     args = parser.parse_args()
-    with speed_probed(), contextlib.ExitStack() as stack:
+    with (
+        speed_probed(),
+        contextlib.ExitStack() as stack,
+        postgres_server("funnel-collector-") as postgres_url,
+    ):
         nats_url = os.environ.get("NATS_URL")
-        postgres_url = os.environ.get("DATABASE_URL")
         if nats_url is None:
             store = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             nats_url = stack.enter_context(EmbeddedNats(store / "nats")).url
-        if postgres_url is None:
-            store = stack.enter_context(server_scratch("funnel-collector-"))
-            postgres_url = stack.enter_context(EmbeddedPostgres(store / "pg")).url
         uvloop.run(_bench(nats_url, postgres_url, args))
 
 

@@ -13,9 +13,7 @@ what a running system holds. Without `DATABASE_URL` an embedded server is starte
 
 import argparse
 import asyncio
-import contextlib
 import itertools
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -24,12 +22,11 @@ from typing import Any
 import asyncpg
 import orjson
 
-from bench.collector import _events, _scratch_database
+from bench.collector import _events
+from bench.postgres import postgres_server, scratch_database
 from funnel.db import EventRow, RawBatch, raw_batch, run_migrations, store_events, wire_row
 from funnel.db.summaries import SUMMARY_TABLES
 from funnel.events import SOURCES
-from funnel.local import EmbeddedPostgres
-from funnel.local.postgres_user import server_scratch
 
 # Per relation kind: the heap with its TOAST, then each index by its name on `events`.
 _SIZES = """
@@ -112,7 +109,7 @@ async def _report(url: str, stored: int) -> None:
 
 
 async def _bench(server_url: str, args: argparse.Namespace) -> None:
-    async with _scratch_database(server_url) as url:
+    async with scratch_database(server_url) as url:
         await run_migrations(url)
         stored = await _store(url, args.events, args.per_transaction)
         await _report(url, stored)
@@ -123,11 +120,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=400_000)
     parser.add_argument("--per-transaction", type=int, default=4)
     args = parser.parse_args()
-    with contextlib.ExitStack() as stack:
-        server_url = os.environ.get("DATABASE_URL")
-        if server_url is None:
-            store = stack.enter_context(server_scratch("funnel-footprint-"))
-            server_url = stack.enter_context(EmbeddedPostgres(store / "pg")).url
+    with postgres_server("funnel-footprint-") as server_url:
         asyncio.run(_bench(server_url, args))
 
 

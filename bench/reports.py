@@ -27,22 +27,19 @@ import argparse
 import asyncio
 import contextlib
 import math
-import os
 import random
 import statistics
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 
 import funnel.db.ingest
+from bench.postgres import postgres_server, with_database
 from bench.report_data import CAMPAIGN_POOL, generate_events
 from funnel.db import run_migrations
 from funnel.db.ingest import store_events
@@ -51,7 +48,6 @@ from funnel.db.retention import RetentionPolicy, maintain
 from funnel.db.rows import wire_row
 from funnel.db.summaries import SUMMARY_TABLES, rebuild_summaries, update_summaries
 from funnel.events.source import SOURCES, Source
-from funnel.local import EmbeddedPostgres
 from funnel.observability import Readiness
 from funnel.publisher import generate_batch
 from funnel.reporter import ReporterSettings, create_app
@@ -59,23 +55,6 @@ from funnel.reporter.catalog import EVENT_KINDS
 
 _DATABASE = "funnel_bench_reports"
 START = datetime(2026, 11, 20, tzinfo=UTC)
-
-
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
-
-
-@contextlib.contextmanager
-def _server() -> Any:
-    if url := os.environ.get("DATABASE_URL"):
-        yield url
-        return
-    with (
-        tempfile.TemporaryDirectory() as directory,
-        EmbeddedPostgres(Path(directory) / "data") as server,
-    ):
-        yield server.url
 
 
 async def _load(url: str, events: int, hours: float) -> None:
@@ -330,13 +309,13 @@ async def _rows_written(conn: asyncpg.Connection, store: Callable[[Source, int],
 
 
 async def _main(args: argparse.Namespace) -> None:
-    with _server() as server_url:
-        admin = await asyncpg.connect(_with_database(server_url, "postgres"))
+    with postgres_server("funnel-reports-") as server_url:
+        admin = await asyncpg.connect(with_database(server_url, "postgres"))
         try:
             exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", _DATABASE)
             if not exists:
                 await admin.execute(f'CREATE DATABASE "{_DATABASE}"')
-            url = _with_database(server_url, _DATABASE)
+            url = with_database(server_url, _DATABASE)
             await run_migrations(url)
             await _load(url, args.events, args.hours)
             span = timedelta(hours=args.hours)

@@ -17,9 +17,7 @@ those within `--window` of the new events (a `7d` window asks them all).
 
 import argparse
 import asyncio
-import contextlib
 import functools
-import os
 import random
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -28,14 +26,12 @@ from datetime import timedelta
 import asyncpg
 import psutil
 
-from bench.collector import _scratch_database
+from bench.postgres import postgres_server, scratch_database
 from funnel.db import EventRow, ingest, store_events, summaries, wire_row
 from funnel.db.partitions import DEFAULT_PARTITION_WIDTH, create_partitions
 from funnel.db.rows import COLUMNS
 from funnel.db.schema import run_migrations
 from funnel.events import SOURCES
-from funnel.local import EmbeddedPostgres
-from funnel.local.postgres_user import server_scratch
 from funnel.publisher import generate_batch
 from funnel.reporting import REPEAT_USER_WINDOW
 from funnel.settings import parse_duration
@@ -102,7 +98,7 @@ def _print_size(size: int, stored: int, totals: dict[str, float]) -> None:
 
 
 async def _bench(server_url: str, args: argparse.Namespace) -> None:
-    async with _scratch_database(server_url) as database_url:
+    async with scratch_database(server_url) as database_url:
         await run_migrations(database_url)
         conn = await asyncpg.connect(database_url, server_settings={"jit": "off"})
         try:
@@ -154,11 +150,7 @@ def main() -> None:
         help="events per transaction, comma-separated",
     )
     args = parser.parse_args()
-    with contextlib.ExitStack() as stack:
-        server_url = os.environ.get("DATABASE_URL")
-        if server_url is None:
-            store = stack.enter_context(server_scratch("funnel-statements-"))
-            server_url = stack.enter_context(EmbeddedPostgres(store / "pg")).url
+    with postgres_server("funnel-statements-") as server_url:
         asyncio.run(_bench(server_url, args))
 
 
