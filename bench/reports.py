@@ -43,7 +43,7 @@ from bench.postgres import postgres_server, with_database
 from bench.report_data import CAMPAIGN_POOL, generate_events
 from funnel.db import run_migrations
 from funnel.db.ingest import store_events
-from funnel.db.partitions import create_partitions
+from funnel.db.partitions import batches_of, create_partitions
 from funnel.db.retention import RetentionPolicy, maintain
 from funnel.db.rows import wire_row
 from funnel.db.summaries import SUMMARY_TABLES, rebuild_summaries, update_summaries
@@ -199,7 +199,7 @@ def _across(
         params = make(rng, span)
         before = timedelta(seconds=10 ** rng.uniform(0, math.log10(7200)))
         later = (START + span - boundary).total_seconds()
-        after = timedelta(seconds=10 ** rng.uniform(0, math.log10(later)))
+        after = timedelta(seconds=10 ** rng.uniform(0, math.log10(max(later, 1.0))))
         return params | {
             "from": (boundary - before).isoformat(),
             "to": (boundary + after).isoformat(),
@@ -217,21 +217,32 @@ _COUNT_ARRIVALS: Final = """
 """
 
 
+async def _raw_bytes(conn: asyncpg.Connection, partitions: list[str]) -> int:
+    """Bytes of the `events` partitions named and of their raw batches."""
+    tables = [table for name in partitions for table in (name, batches_of(name))]
+    held: int = await conn.fetchval(
+        "SELECT coalesce(sum(pg_total_relation_size(t::regclass)), 0)::bigint"
+        " FROM unnest($1::text[]) AS t",
+        tables,
+    )
+    return held
+
+
 async def _drop_oldest(url: str, hours: float) -> datetime:
-    """Retention drops the raw partitions of the first `hours` (by the size bound the rest
-    fits in, as a full disk would); return where the raw events kept now start."""
+    """Retention drops the raw partitions of the first `hours` (by a size bound the rest fits
+    in, as a full disk would); return where the raw events kept now start."""
     boundary = START + timedelta(hours=hours)
     conn = await asyncpg.connect(url)
     try:
         await conn.execute(_COUNT_ARRIVALS)
-        kept = await conn.fetchval(
-            "SELECT sum(pg_total_relation_size(name::regclass)"
-            " + pg_total_relation_size(('batches_' || substr(name, 8))::regclass))::bigint"
-            " FROM raw_partitions WHERE starts >= $1 AND starts < $2",
-            boundary,
-            START + timedelta(days=1),
-        )
-        policy = RetentionPolicy(timedelta(days=3650), kept, timedelta(hours=1))
+        # A first round makes the partitions ahead, so the sizes below include them.
+        unbounded = RetentionPolicy(timedelta(days=3650), None, timedelta(hours=1))
+        await maintain(conn, unbounded, datetime.now(UTC))
+        partitions = await conn.fetch("SELECT name, starts FROM raw_partitions")
+        before = [row["name"] for row in partitions if row["starts"] < boundary]
+        total = await _raw_bytes(conn, [row["name"] for row in partitions])
+        kept = total - await _raw_bytes(conn, before)
+        policy = RetentionPolicy(unbounded.time, kept, unbounded.width)
         dropped = await maintain(conn, policy, datetime.now(UTC))
         # Where the kept raw events start: later than asked when more had to go to fit.
         boundary = await conn.fetchval("SELECT max(ends) FROM raw_gaps") or boundary
