@@ -53,7 +53,7 @@ async def test_generated_correlation_id_is_the_same_everywhere(
 
 
 async def test_health_endpoints_report_each_dependency(client: httpx.AsyncClient) -> None:
-    """Live is 200; ready is 200 with NATS, both streams and the lifecycle checked."""
+    """Live is 200; ready is 200 with NATS, publishes, both streams and the lifecycle checked."""
     live = await client.get("/health/live")
     ready = await client.get("/health/ready")
 
@@ -61,6 +61,7 @@ async def test_health_endpoints_report_each_dependency(client: httpx.AsyncClient
     assert ready.status_code == 200
     assert ready.json()["checks"] == {
         "nats": "ok",
+        "publishes_answered": "ok",
         "events_stream": "ok",
         "dead_letter_stream": "ok",
         "lifecycle": "ok",

@@ -102,7 +102,8 @@ async def test_jetstream_refusing_the_data_is_503(
     nats_url: str,
     events_50k: list[dict[str, Any]],
 ) -> None:
-    """With the events stream gone, the webhook answers 503 and readiness names the stream."""
+    """With the events stream gone, the webhook answers 503 and readiness names the stream
+    and the unanswered publishes."""
     nc = await nats.connect(nats_url)
     try:
         await nc.jetstream().delete_stream(subjects.events_stream)
@@ -118,6 +119,7 @@ async def test_jetstream_refusing_the_data_is_503(
     assert body["storedMessages"] == 0
     assert ready.status_code == 503
     assert "does not exist" in ready.json()["checks"]["events_stream"]
+    assert "went unanswered" in ready.json()["checks"]["publishes_answered"]
 
 
 async def test_client_leaving_mid_upload_is_counted_not_crashed(

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 
+import nats
 import pytest
 from structlog.testing import capture_logs
 
@@ -11,6 +12,7 @@ from funnel.jetstream import (
     EVENT_COUNT_HEADER,
     MSG_ID_HEADER,
     JetStreamConnection,
+    NotAnsweringError,
     OutboundMessage,
     Publisher,
     PublishError,
@@ -133,3 +135,47 @@ async def test_in_flight_bound_is_shared_by_all_callers(
     )
     assert peak == 3
     assert len(await _stored(conn, streams.events_stream)) == 45
+
+
+async def test_readiness_says_when_publishes_go_unanswered(
+    conn: JetStreamConnection, nats_url: str, subjects: Subjects
+) -> None:
+    """An attempt waiting past `stalled_after` and an attempt that timed out make `check`
+    raise; an answered publish, or `ack_timeout` without news, makes it pass again."""
+    silent = f"{subjects.namespace}.silent"
+    listener = await nats.connect(nats_url)
+    try:
+        # A core subscriber takes the publish and never acks it: no "no responders", no ack.
+        await listener.subscribe(silent)
+        await listener.flush()
+        publisher = Publisher(conn, ack_timeout=1.0, attempts=1, stalled_after=0.2)
+        await publisher.check()
+        waiting = asyncio.create_task(publisher.publish(batch_message(silent, 0, 1)))
+        await asyncio.sleep(0.5)
+        with pytest.raises(NotAnsweringError, match="has waited"):
+            await publisher.check()
+        with pytest.raises(PublishError):
+            await waiting
+        with pytest.raises(NotAnsweringError, match="went unanswered"):
+            await publisher.check()
+        await asyncio.sleep(1.0)
+        await publisher.check()  # nothing heard for an ack timeout: nothing left to tell
+
+        with pytest.raises(PublishError):
+            await publisher.publish(batch_message(silent, 1, 1))
+        with pytest.raises(NotAnsweringError):
+            await publisher.check()
+    finally:
+        await listener.close()
+
+
+async def test_an_answered_publish_clears_the_unanswered_one(
+    conn: JetStreamConnection, streams: Subjects
+) -> None:
+    publisher = Publisher(conn, ack_timeout=5.0, attempts=1)
+    with pytest.raises(PublishError):
+        await publisher.publish(batch_message(f"{streams.namespace}.nowhere", 0, 1))
+    with pytest.raises(NotAnsweringError, match="no stream"):
+        await publisher.check()
+    await publisher.publish(batch_message(streams.events("facebook"), 0, 1))
+    await publisher.check()

@@ -69,6 +69,7 @@ def create_app(settings: GatewaySettings, readiness: Readiness | None = None) ->
                 ack_timeout=settings.ack_timeout_seconds,
             )
             readiness.add("nats", conn.check)
+            readiness.add("publishes_answered", publisher.check)
             readiness.add("events_stream", partial(check_stream, conn, subjects.events_stream))
             readiness.add(
                 "dead_letter_stream", partial(check_stream, conn, subjects.dead_letter_stream)

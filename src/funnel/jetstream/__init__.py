@@ -3,6 +3,7 @@
 modules here reach it through `JetStreamConnection`'s public methods.
 """
 
+from funnel.jetstream.answering import NotAnsweringError
 from funnel.jetstream.batch import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, JsonBatch, json_batches
 from funnel.jetstream.connection import ConnectionState, JetStreamConnection
 from funnel.jetstream.consumer import ConsumerState, PullConsumer
@@ -75,6 +76,7 @@ __all__ = [
     "JsonBatch",
     "MessageNotFoundError",
     "NoRespondersError",
+    "NotAnsweringError",
     "NotConnectedError",
     "OutboundMessage",
     "PublishError",

@@ -20,6 +20,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from funnel.jetstream.answering import Answering
 from funnel.jetstream.connection import JetStreamConnection
 from funnel.jetstream.errors import (
     ConnectionClosedError,
@@ -36,6 +37,9 @@ _log = structlog.get_logger(__name__)
 
 _RETRY_PAUSE: Final = 0.1  # seconds before the 2nd attempt, doubled after each
 _RETRY_PAUSE_MAX: Final = 2.0
+# An ack normally comes within milliseconds; one awaited this long means the publish path is
+# stuck (no stream leader, a stale connection), and readiness says so before the ack timeout.
+_STALLED_AFTER: Final = 3.0
 
 
 def _is_retryable(exc: BaseException) -> bool:
@@ -66,6 +70,7 @@ class Publisher:
         max_in_flight: int = 256,
         ack_timeout: float = 5.0,
         attempts: int = 3,
+        stalled_after: float = _STALLED_AFTER,
     ) -> None:
         if max_in_flight < 1 or attempts < 1 or ack_timeout <= 0:
             raise ValueError("max_in_flight and attempts must be >= 1, ack_timeout > 0")
@@ -73,6 +78,14 @@ class Publisher:
         self._slots = asyncio.Semaphore(max_in_flight)
         self._ack_timeout = ack_timeout
         self._attempts = attempts
+        # An unanswered attempt is remembered as long as the next one may wait for its ack.
+        self._answering = Answering(
+            stalled_after=min(stalled_after, ack_timeout), remembered=ack_timeout
+        )
+
+    async def check(self) -> None:
+        """Readiness: raises while publishes go unanswered (see `funnel.jetstream.answering`)."""
+        await self._answering.check()
 
     @property
     def is_connected(self) -> bool:
@@ -137,9 +150,10 @@ class Publisher:
         return None
 
     async def _publish_once(self, message: OutboundMessage) -> None:
-        await self._conn.publish(
-            message.subject,
-            message.payload,
-            headers=message.wire_headers(),
-            ack_timeout=self._ack_timeout,
-        )
+        with self._answering.attempt():
+            await self._conn.publish(
+                message.subject,
+                message.payload,
+                headers=message.wire_headers(),
+                ack_timeout=self._ack_timeout,
+            )
