@@ -2,25 +2,29 @@
 
     .venv/bin/python -m bench.soak [--minutes 30] [--window 5] [--retention 5m]
                                    [--retention-size 4GB] [--min 1000] [--max 50000]
+                                   [--pool 200000]
 
 Runs `funnel up --no-publisher` on a fresh data dir (embedded NATS and PostgreSQL, the
 services as its own subprocesses) with `EVENTS_RETENTION_TIME` set, and posts to its webhook
 like the publisher for `--minutes`: every second a bare JSON array of N events, N uniform in
-min..max, one corrupted event on ~10% of requests, never waiting for earlier answers. Events
-are made as they are sent (`bench.e2e`'s generator), so the driver takes its share of the CPU
-as the real publisher's machine would not.
+min..max, one corrupted event on ~10% of requests, never waiting for earlier answers. The
+events come from `bench.event_pool`: `--pool` events made once by the emulator, sent again
+under fresh event, user and campaign ids and the present time, at ~2.5 us an event where the
+emulator takes ~13 (a third of a core at 25,000 a second, which the real publisher spends on
+its own machine); `--pool 0` makes every event with the emulator as it is sent. The driver
+still runs on the machine it measures: its CPU is printed with the others'.
 
 Every `--window` minutes it prints one row: events offered, accepted (202) and stored per
-second; the backlog (how many seconds the stored count trails the accepted one, at most);
-the lag p99 from a webhook's answer until a sampled event of it is queryable; PostgreSQL's
-CPU per stored event; bytes on disk per store at the window's end (raw partitions,
-summaries, WAL, the NATS store, the whole data dir); the slowest answer of each report over
-everything stored so far (asked every half minute, under the load); and each process's peak
-memory. At the
-end, once the backlog has drained: every accepted event stored (nothing lost), the summaries
-counting each raw row once (raw rows kept + dropped by retention == stored: nothing
-doubled), and stored beyond accepted no more than the events of requests answered 503 (a
-request refused while the stream filled may have had messages stored before the refusal).
+second; the backlog (how many seconds the stored count trails the accepted one, at most); the
+lag p99 from a webhook's answer until a sampled event of it is queryable; PostgreSQL's CPU per
+stored event; bytes on disk per store at the window's end (raw partitions, summaries, WAL, the
+NATS store, the whole data dir); the slowest answer of each report over everything stored so
+far (asked every half minute, under the load); and each process's peak memory. Then each
+process's CPU per stored event over the whole run. At the end, once the backlog has drained:
+every accepted event stored (nothing lost), the summaries counting each raw row once (raw rows
+kept + dropped by retention == stored: nothing doubled), and stored beyond accepted no more
+than the events of requests answered 503 (a request refused while the stream filled may have
+had messages stored before the refusal).
 """
 
 import argparse
@@ -43,7 +47,8 @@ import httpx
 import psutil
 import uvloop
 
-from bench.e2e import _SEEN, EventKey, _body, _percentile, _Usage
+from bench.e2e import _CORRUPT_RATIO, _SEEN, EventKey, _body, _percentile, _Usage
+from bench.event_pool import EventPool
 from bench.timing import probes, speed_probe
 from funnel.db import footprint
 from funnel.gc_tuning import tune_for_bulk_json
@@ -52,6 +57,7 @@ from funnel.local.ports import is_free
 from funnel.local.postgres_user import server_scratch
 
 _SAMPLES_PER_REQUEST: Final = 5
+_DRIVER: Final = psutil.Process()
 _POLL_SECONDS: Final = 0.2
 _SAMPLE_SECONDS: Final = 1.0
 
@@ -88,6 +94,8 @@ class _Run:
     accepted_at: list[tuple[float, int]] = field(default_factory=list)
     # a sampled event -> when its request was answered
     pending: dict[EventKey, float] = field(default_factory=dict)
+    # role -> its CPU since the load began (the driver too)
+    cpu: dict[str, _Usage] = field(default_factory=dict)
 
     def window(self, moment: float) -> _Window:
         index = min(int((moment - self.started) / self.window_seconds), len(self.windows) - 1)
@@ -228,14 +236,19 @@ async def _post(
         run.pending[key] = answered
 
 
-async def _drive(args: argparse.Namespace, url: str, run: _Run) -> None:
+async def _drive(args: argparse.Namespace, url: str, run: _Run, pool: EventPool | None) -> None:
     rng = random.Random(args.seed)
     tasks: set[asyncio.Task[None]] = set()
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), limits=limits) as client:
         for tick in range(int(args.minutes * 60)):
             count = rng.randint(args.min, args.max)
-            body, picked = await asyncio.to_thread(_body, rng, count, _SAMPLES_PER_REQUEST)
+            if pool is None:
+                body, picked = await asyncio.to_thread(_body, rng, count, _SAMPLES_PER_REQUEST)
+            else:
+                body, picked = await asyncio.to_thread(
+                    pool.body, count, _CORRUPT_RATIO, _SAMPLES_PER_REQUEST
+                )
             run.window(time.perf_counter()).offered += count
             task = asyncio.create_task(_post(client, url, body, count, picked, run))
             tasks.add(task)
@@ -252,7 +265,7 @@ async def _watch(
     stop: asyncio.Event,
 ) -> None:
     """Every second: stored count and backlog, lags of the samples, memory and CPU."""
-    total: dict[str, _Usage] = {}  # CPU since the start
+    total = run.cpu  # CPU since the start
     peaks: dict[str, _Usage] = {}  # memory since the window's start
     current = run.window(time.perf_counter())
     current.stored_start = await _stored(conn)
@@ -260,7 +273,7 @@ async def _watch(
         now = time.perf_counter()
         window = run.window(now)
         stored = await _stored(conn)
-        for role, processes in _processes(root, data_dir).items():
+        for role, processes in (_processes(root, data_dir) | {"driver": [_DRIVER]}).items():
             postgres = role == "postgres"
             total.setdefault(role, _Usage()).sample(processes, proportional=postgres)
             peaks.setdefault(role, _Usage()).sample(processes, proportional=postgres)
@@ -350,6 +363,15 @@ def _print(run: _Run, args: argparse.Namespace) -> None:
         )
         if w.non_2xx or w.errors:
             print(f"          ({w.non_2xx} requests answered non-2xx, {w.errors} failed)")
+    stored = sum(w.stored_end - w.stored_start for w in run.windows)
+    if stored:
+        print(
+            "CPU per stored event, whole run: "
+            + ", ".join(
+                f"{role} {usage.cpu_seconds * 1e6 / stored:.1f} us"
+                for role, usage in sorted(run.cpu.items(), key=lambda item: -item[1].cpu_seconds)
+            )
+        )
 
 
 async def _run(args: argparse.Namespace, scratch: Path) -> None:
@@ -364,23 +386,24 @@ async def _run(args: argparse.Namespace, scratch: Path) -> None:
     env.pop("NATS_URL", None)
     env.pop("DATABASE_URL", None)
     windows = int(args.minutes / args.window + 0.999)
+    pool = EventPool(random.Random(args.seed), args.pool) if args.pool else None
     run = _Run([_Window() for _ in range(windows)], args.window * 60.0)
     with _funnel_up(data_dir, port_base, env) as root:
         await _ready(f"http://127.0.0.1:{port_base}/health/ready", root)
         await _ready(f"http://127.0.0.1:{port_base + 2}/health/ready", root)
         ports = json.loads((data_dir / "ports.json").read_text())
-        conn = await asyncpg.connect(
-            f"postgresql://postgres@127.0.0.1:{ports['postgres']}/{DATABASE_NAME}"
-        )
+        database = f"postgresql://postgres@127.0.0.1:{ports['postgres']}/{DATABASE_NAME}"
+        # The watcher has a connection of its own: one connection runs one query at a time.
+        conn, watching = await asyncpg.connect(database), await asyncpg.connect(database)
         try:
             baseline = await _stored(conn)
             stop, load_done = asyncio.Event(), asyncio.Event()
             run.started = time.perf_counter()
-            watcher = asyncio.create_task(_watch(conn, root, data_dir, run, stop))
+            watcher = asyncio.create_task(_watch(watching, root, data_dir, run, stop))
             probe = asyncio.create_task(
                 _probe_reports(f"http://127.0.0.1:{port_base + 3}", run, load_done)
             )
-            await _drive(args, f"http://127.0.0.1:{port_base}/webhook", run)
+            await _drive(args, f"http://127.0.0.1:{port_base}/webhook", run, pool)
             load_done.set()
             await probe
             print(f"load done; waiting for {run.accepted_total:,} events to be stored", flush=True)
@@ -400,6 +423,7 @@ async def _run(args: argparse.Namespace, scratch: Path) -> None:
             dropped = await conn.fetchval("SELECT coalesce(sum(events), 0) FROM raw_gaps")
         finally:
             await conn.close()
+            await watching.close()
     _print(run, args)
     # Nothing lost: every accepted event is stored. Nothing doubled: the summaries count each
     # raw row once. A request answered 503 may have had some messages stored before the
@@ -424,6 +448,13 @@ def main() -> None:
     parser.add_argument("--min", type=int, default=1_000)
     parser.add_argument("--max", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--pool",
+        type=int,
+        default=200_000,
+        help="events the emulator makes once and every request reuses under new ids and "
+        "times (bench.event_pool); 0: the emulator makes every event as it is sent",
+    )
     parser.add_argument("--drain-timeout", type=float, default=600)
     args = parser.parse_args()
     tune_for_bulk_json()
