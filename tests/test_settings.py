@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from funnel.settings import DatabaseSettings, ServiceSettings
+from funnel.settings import DatabaseSettings, RetentionSettings, ServiceSettings, parse_duration
 
 
 def test_log_format_follows_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -36,3 +36,21 @@ def test_database_url_must_be_postgres(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "mysql://u@h/db")
     with pytest.raises(ValidationError, match=r"postgresql://user:pass@host:port/db"):
         DatabaseSettings()
+
+
+@pytest.mark.parametrize(
+    ("retention", "width"),
+    [("90s", "1m"), ("5m", "2m"), ("10m", "5m"), ("1h", "30m"), ("7d", "1h")],
+)
+def test_partition_width_is_half_the_retention_within_bounds(
+    monkeypatch: pytest.MonkeyPatch, retention: str, width: str
+) -> None:
+    """The widest of 1, 2, 5, 10, 15, 30, 60 minutes within half the retention time."""
+    monkeypatch.setenv("EVENTS_RETENTION_TIME", retention)
+    assert RetentionSettings().partition_width == parse_duration(width)
+
+
+def test_a_partition_width_set_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EVENTS_RETENTION_TIME", "5m")
+    monkeypatch.setenv("EVENTS_PARTITION_WIDTH", "1m")
+    assert RetentionSettings().partition_width == parse_duration("1m")
