@@ -34,8 +34,9 @@ _log = structlog.get_logger(__name__)
 
 # Partitions made ahead of the present, so the live write path never waits on DDL.
 _AHEAD: Final = 2
-# Dropping a partition needs `events` to itself: it waits for the transactions in flight
-# (writers queue behind it meanwhile, a second or two), then gives up until the next round.
+# Dropping a partition needs `events` to itself at the end: it waits for the transactions in
+# flight (writers queue behind it meanwhile, a second or two), then gives up until the next
+# round.
 _DROP_LOCK_TIMEOUT: Final = "10s"
 
 
@@ -146,14 +147,19 @@ async def _drop(
     conn: asyncpg.Connection, partition: _Held, reason: str, keep_after: datetime
 ) -> int | None:
     """Drop one partition and settle what it leaves behind; None when it was not dropped
-    (its lock was not had, or, dropped for `time`, an event arrived after `keep_after`)."""
+    (a lock was not had, or, dropped for `time`, an event arrived after `keep_after`).
+
+    `events` is had to itself only for the end: the partition is read (its campaigns'
+    revenue, a scan of every row) under a lock that stops writes to it alone, while writers
+    go on filling the others. Its campaigns are settled after `events` is locked, so no
+    writer holding `events` ever waits for a campaign row this round has changed.
+    """
     try:
         async with conn.transaction():
             batches = batches_of(partition.name)
             await conn.execute(
                 f"SET LOCAL lock_timeout = '{_DROP_LOCK_TIMEOUT}';"
-                f' LOCK TABLE events, raw_batches, "{partition.name}", "{batches}"'
-                " IN ACCESS EXCLUSIVE MODE"
+                f' LOCK TABLE "{partition.name}", "{batches}" IN SHARE MODE'
             )
             # Exact under the lock: no writer adds to it any more.
             arrivals = await conn.fetchrow(
@@ -165,8 +171,13 @@ async def _drop(
             if reason == "time" and arrivals["last"] is not None and arrivals["last"] >= keep_after:
                 return None  # an event arrived since the partition was chosen
             events: int = arrivals["events"]
+            await conn.execute(_GONE_CAMPAIGNS.format(partition=partition.name))
+            await conn.execute(
+                f'LOCK TABLE events, raw_batches, "{partition.name}", "{batches}"'
+                " IN ACCESS EXCLUSIVE MODE"
+            )
             # A statement cannot update and delete one row: the emptied go in a second one.
-            emptied = await conn.fetchval(_FORGET_CAMPAIGNS.format(partition=partition.name))
+            emptied = await conn.fetchval(_FORGET_CAMPAIGNS)
             await conn.execute(
                 "DELETE FROM campaign_totals WHERE campaign_id = ANY($1::text[])", emptied
             )
@@ -182,6 +193,11 @@ async def _drop(
             await conn.execute(f'DROP TABLE "{partition.name}", "{batches}"')
     except asyncpg.LockNotAvailableError:
         _log.info("partition_drop_postponed", partition=partition.name)
+        return None
+    except asyncpg.DeadlockDetectedError:
+        # A writer with a late event for this very partition waited for it while this round
+        # waited for the writer's hold on `events`; one of the two gives way.
+        _log.info("partition_drop_postponed", partition=partition.name, error="deadlock")
         return None
     return events
 
@@ -219,16 +235,25 @@ async def _prune_summaries(
                 )
 
 
-_FORGET_CAMPAIGNS: Final = f"""
-    WITH gone AS (
-        SELECT e.campaign_id, sum(e.purchase_amount) AS revenue, count(*) AS transactions
-        FROM "{{partition}}" AS e
-        WHERE e.campaign_id IS NOT NULL AND {IS_TRANSACTION}
-        GROUP BY 1
-    ), remaining AS (
+# The revenue and transactions each campaign loses with the partition, read before
+# `events` is locked; a temporary table, emptied at commit.
+_GONE_CAMPAIGNS: Final = f"""
+    CREATE TEMP TABLE IF NOT EXISTS _gone_campaigns (
+        campaign_id text PRIMARY KEY, revenue numeric, transactions bigint
+    ) ON COMMIT DELETE ROWS;
+    DELETE FROM _gone_campaigns;
+    INSERT INTO _gone_campaigns
+    SELECT e.campaign_id, sum(e.purchase_amount), count(*)
+    FROM "{{partition}}" AS e
+    WHERE e.campaign_id IS NOT NULL AND {IS_TRANSACTION}
+    GROUP BY 1
+"""
+
+_FORGET_CAMPAIGNS: Final = """
+    WITH remaining AS (
         UPDATE campaign_totals AS c
         SET revenue = c.revenue - gone.revenue, transactions = c.transactions - gone.transactions
-        FROM gone WHERE c.campaign_id = gone.campaign_id
+        FROM _gone_campaigns AS gone WHERE c.campaign_id = gone.campaign_id
         RETURNING c.campaign_id, c.transactions
     )
     SELECT coalesce(array_agg(campaign_id) FILTER (WHERE transactions = 0), ARRAY[]::text[])
