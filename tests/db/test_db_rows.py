@@ -1,10 +1,19 @@
 """Mapping validated events to rows."""
 
 import random
+import zlib
 
 import pytest
 
-from funnel.db.rows import COLUMNS, EventRow, UnstorableEventError, event_key, to_row
+from funnel.db.rows import (
+    COLUMNS,
+    EventRow,
+    UnstorableEventError,
+    event_key,
+    raw_batch,
+    to_row,
+    unpack_batch,
+)
 from funnel.events import (
     Event,
     FacebookEngagementBottom,
@@ -91,3 +100,13 @@ def _expected(event: Event, row: EventRow) -> EventRow:
         country=top.country if top else None,
         purchase_amount=tiktok_bottom.purchase if tiktok_bottom else None,
     )
+
+
+def test_a_batch_opens_to_its_message_whichever_way_it_was_compressed() -> None:
+    """New batches are zstd; batches stored before it are zlib and must still open."""
+    data = b"[" + b",".join(b'{"n":%d}' % n for n in range(1_000)) + b"]"
+    batch = raw_batch(data)
+    assert len(batch.events) < len(data) / 4
+    assert unpack_batch(batch.events) == data
+    assert unpack_batch(zlib.compress(data, 1)) == data
+    assert raw_batch(data).batch_id == batch.batch_id  # the id is the content's, not the bytes'

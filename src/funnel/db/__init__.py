@@ -21,6 +21,7 @@ from funnel.db.rows import (
     event_key,
     raw_batch,
     to_row,
+    unpack_batch,
     wire_row,
 )
 from funnel.db.schema import head_revisions, migration_status, run_migrations
@@ -52,5 +53,6 @@ __all__ = [
     "store_events",
     "to_row",
     "translate_errors",
+    "unpack_batch",
     "wire_row",
 ]

