@@ -1,5 +1,5 @@
-"""The PostgreSQL a benchmark runs on: `DATABASE_URL`'s server, else an embedded one, and a
-scratch database on it that is dropped afterwards."""
+"""The PostgreSQL a benchmark (or the test suite) runs on: `DATABASE_URL`'s server, else an
+embedded one, and a scratch database on it that is dropped afterwards."""
 
 import contextlib
 import os
@@ -31,9 +31,10 @@ def postgres_server(prefix: str) -> Iterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def scratch_database(server_url: str) -> AsyncIterator[str]:
-    """A new database on the server at `server_url`, dropped when the block ends well."""
-    name = f"bench_{uuid.uuid4().hex[:8]}"
+async def scratch_database(server_url: str, prefix: str = "bench_") -> AsyncIterator[str]:
+    """A new database (named `prefix` and a random suffix) on the server at `server_url`,
+    dropped when the block ends well."""
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(with_database(server_url, "postgres"))
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')

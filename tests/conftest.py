@@ -11,19 +11,18 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import nats
 import nats.js.errors
 import pytest
+from bench.postgres import postgres_server, scratch_database
 
 from funnel.events.subjects import Subjects
 from funnel.jetstream import (
     JetStreamConnection,
     declare_streams,
 )
-from funnel.local import EmbeddedNats, EmbeddedPostgres
+from funnel.local import EmbeddedNats
 from funnel.local.postgres_user import server_scratch
 
 
@@ -48,11 +47,8 @@ def server_dir(request: pytest.FixtureRequest) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A PostgreSQL server's maintenance URL: `DATABASE_URL`, or an embedded one."""
-    if url := os.environ.get("DATABASE_URL"):
+    with postgres_server("funnel-postgres-") as url:
         yield url
-        return
-    with server_scratch("funnel-postgres-") as root, EmbeddedPostgres(root / "data") as server:
-        yield server.url
 
 
 def unique_name(prefix: str) -> str:
@@ -74,23 +70,11 @@ async def temporary_subjects(nats_url: str, prefix: str = "t") -> AsyncIterator[
         await nc.close()
 
 
-def with_database(url: str, database: str) -> str:
-    """The same server URL naming another database."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
-
-
-@asynccontextmanager
-async def temporary_database(postgres_url: str, prefix: str = "funnel_test_") -> AsyncIterator[str]:
+def temporary_database(
+    postgres_url: str, prefix: str = "funnel_test_"
+) -> contextlib.AbstractAsyncContextManager[str]:
     """A fresh, empty database on the server; dropped on exit."""
-    name = unique_name(prefix)
-    admin = await asyncpg.connect(with_database(postgres_url, "postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield with_database(postgres_url, name)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    return scratch_database(postgres_url, prefix)
 
 
 @pytest.fixture

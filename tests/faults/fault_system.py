@@ -16,12 +16,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 import nats
 import nats.js.errors
+from bench.postgres import with_database
 
 from funnel.events import Subjects
 from funnel.local import EmbeddedNats, EmbeddedPostgres, free_port
@@ -42,12 +42,6 @@ _KNOBS: Final = {
 }
 # Variables that would point a service elsewhere than the test says.
 _INHERITED_OUT: Final = ("NATS_URL", "DATABASE_URL", "FUNNEL_NAMESPACE", "PORT", "EVENT_ENDPOINT")
-
-
-def with_database(url: str, database: str) -> str:
-    """`url` naming another database on the same server."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
 
 
 @dataclass
