@@ -15,7 +15,7 @@ to now, each `actionTime` as far after its `timestamp` as in the made event. Eve
 import random
 import re
 import string
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Final, NamedTuple
 
 import orjson
@@ -23,11 +23,7 @@ import orjson
 from bench.e2e import EventKey
 from funnel.db import event_key
 from funnel.publisher.corruption import corrupt
-from funnel.publisher.generator import format_timestamp, generate_batch, generate_event
-
-# The publisher's pace and its longest `actionTime` lag (funnel.publisher.generator).
-_MICROSECONDS_PER_EVENT: Final = 12
-_MAX_ACTION_LAG_MS: Final = 46
+from funnel.publisher.generator import generate_batch, generate_event, request_stamps
 
 # Markers put where the holes go; JSON writes these control characters as \u000N.
 _EVENT_ID, _USER_ID, _TIMESTAMP, _ACTION_TIME, _CAMPAIGN = "\x01", "\x02", "\x03", "\x04", "\x05"
@@ -108,22 +104,17 @@ class EventPool:
         """One request of `count` events made up to `now`, with one corrupted event after
         them with probability `corrupt_ratio`; and how `events` names `samples` of them."""
         now = now or datetime.now(UTC)
-        first = now - timedelta(microseconds=max(count - 1, 0) * _MICROSECONDS_PER_EVENT)
-        start = first.replace(microsecond=first.microsecond - first.microsecond % 1000)
-        offset = first.microsecond % 1000
-        span = (offset + count * _MICROSECONDS_PER_EVENT) // 1000 + _MAX_ACTION_LAG_MS + 1
-        stamps = [format_timestamp(start + timedelta(milliseconds=ms)) for ms in range(span)]
+        stamps, millis = request_stamps(count, now)
         encoded = [stamp.encode() for stamp in stamps]
         chosen = set(self._rng.sample(range(count), min(samples, count)))
         picked: list[EventKey] = []
         out: list[bytes] = [b"["]
         templates, size = self._templates, len(self._templates)
-        for index in range(count):
+        for index, ms in enumerate(millis):
             template = templates[self._next]
             self._next = (self._next + 1) % size
             serial = f"{self._serial & 0xFFFFFFFF:08x}"
             self._serial += 1
-            ms = (offset + index * _MICROSECONDS_PER_EVENT) // 1000
             counter = serial.encode()
             # Indexed by hole: eventId, userId, timestamp, actionTime, campaignId.
             fills = (

@@ -185,17 +185,21 @@ def generate_batch(
     """`n` events as one request of the publisher holds them: made one after another at its
     pace (~83 a millisecond), the last at `now` (default: the current time); `source` None
     picks each one's 50/50."""
-    now = now or datetime.now(UTC)
+    stamps, millis = request_stamps(n, now or datetime.now(UTC))
+    maker = _Maker(rng)
+    event, action_lag = maker.event, maker.action_lag
+    return [event(source, stamps[ms], stamps[ms + action_lag()]) for ms in millis]
+
+
+def request_stamps(n: int, now: datetime) -> tuple[list[str], list[int]]:
+    """The clock of a request of `n` events made one after another at the publisher's pace,
+    the last at `now`: each millisecond it spans formatted once (a request spans a few
+    hundred), up to the longest `actionTime` lag past the last; and each event's index into
+    them, in order. `actionTime` is `stamps[millis[i] + lag]`."""
     first = now - timedelta(microseconds=max(n - 1, 0) * _MICROSECONDS_PER_EVENT)
     offset = first.microsecond % 1000
     start = first - timedelta(microseconds=offset)
     span = (offset + max(n - 1, 0) * _MICROSECONDS_PER_EVENT) // 1000 + _MAX_ACTION_LAG
-    # Each millisecond is formatted once: a request spans a few hundred of them.
     stamps = [format_timestamp(start + timedelta(milliseconds=ms)) for ms in range(span + 1)]
-    maker = _Maker(rng)
-    event, action_lag = maker.event, maker.action_lag
-    events = []
-    for at in range(offset, offset + n * _MICROSECONDS_PER_EVENT, _MICROSECONDS_PER_EVENT):
-        ms = at // 1000
-        events.append(event(source, stamps[ms], stamps[ms + action_lag()]))
-    return events
+    ends = offset + n * _MICROSECONDS_PER_EVENT
+    return stamps, [at // 1000 for at in range(offset, ends, _MICROSECONDS_PER_EVENT)]
