@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.statements [--fill 200000] [--events 80000]
                                           [--sizes 1000,2000,10000]
-                                          [--history-hours 1]
+                                          [--history-hours 1] [--window 1h]
 
 One connection fills a scratch database with `--fill` events through `store_events`, then
 stores `--events` more at each transaction size, running the steps of `store_events` and
@@ -11,8 +11,8 @@ each step it prints the CPU its backend process spent per event: the server must
 this machine, so that the backend's CPU can be read. Without `DATABASE_URL` an embedded
 server is started (fsync on, as `funnel up`). One writer, no other load: under `bench.e2e`
 eight writers share the cores with the services and the same steps cost more. With
-`--history-hours 24` the fill lands in 24 hourly partitions (the write path's cost should not
-depend on how many).
+`--history-hours 24` the fill lands in 24 hourly partitions: the repeat-user probe then asks
+those within `--window` of the new events (a `7d` window asks them all).
 """
 
 import argparse
@@ -33,6 +33,15 @@ from funnel.db.rows import COLUMNS
 from funnel.db.schema import run_migrations
 from funnel.events import SOURCES
 from funnel.publisher import generate_batch
+from funnel.reporting import REPEAT_USER_WINDOW
+from funnel.settings import parse_duration
+
+
+def _duration(text: str) -> timedelta:
+    value = parse_duration(text)
+    if not isinstance(value, timedelta):
+        raise argparse.ArgumentTypeError(f"not a duration: {text}")
+    return value
 
 
 class _Rows:
@@ -51,7 +60,9 @@ class _Rows:
         return [row._replace(occurred_at=row.occurred_at - ago) for row in rows]
 
 
-async def _timed_steps(conn: asyncpg.Connection, rows: list[EventRow]) -> dict[str, float]:
+async def _timed_steps(
+    conn: asyncpg.Connection, rows: list[EventRow], repeat_window: timedelta
+) -> dict[str, float]:
     """One transaction storing `rows`, step by step: backend CPU seconds per step."""
     backend = psutil.Process(await conn.fetchval("SELECT pg_backend_pid()"))
     # Untimed, as a collector makes partitions before its transaction (`Partitions.ensure`):
@@ -73,8 +84,7 @@ async def _timed_steps(conn: asyncpg.Connection, rows: list[EventRow]) -> dict[s
         lambda: conn.copy_records_to_table(ingest._STAGING, records=rows, columns=COLUMNS),
     )
     await step("INSERT into events", lambda: conn.execute(ingest._MOVE_ALL_NEW))
-    await step("count arrivals", lambda: conn.execute(ingest._COUNT_ARRIVALS))
-    for name, statement in summaries.UPDATE_STEPS:
+    for name, statement in await summaries.update_steps(conn, repeat_window):
         await step(name, functools.partial(conn.execute, statement))
     await step("COMMIT", transaction.commit)
     return spent
@@ -98,18 +108,18 @@ async def _bench(server_url: str, args: argparse.Namespace) -> None:
                 # Spread evenly over the last `--history-hours`, oldest first.
                 ago = timedelta(hours=args.history_hours) * (fills - number) / fills
                 async with conn.transaction():
-                    await store_events(conn, rows.batch(5_000, ago))
+                    await store_events(conn, rows.batch(5_000, ago), repeat_window=args.window)
             await conn.execute("CHECKPOINT")
             partitions = await conn.fetchval("SELECT count(*) FROM raw_partitions")
             print(
                 f"filled with {args.fill:,} events over {args.history_hours} h ({partitions}"
-                " partitions); backend CPU in us per event:"
+                f" partitions), repeat-user window {args.window}; backend CPU in us per event:"
             )
             for size in args.sizes:
                 batches = max(1, args.events // size)
                 totals: defaultdict[str, float] = defaultdict(float)
                 for _ in range(batches):
-                    steps = await _timed_steps(conn, rows.batch(size))
+                    steps = await _timed_steps(conn, rows.batch(size), args.window)
                     for name, seconds in steps.items():
                         totals[name] += seconds
                 _print_size(size, batches * size, totals)
@@ -126,6 +136,12 @@ def main() -> None:
         type=float,
         default=1.0,
         help="the fill is spread over this many hours before now (an hourly partition each)",
+    )
+    parser.add_argument(
+        "--window",
+        type=_duration,
+        default=REPEAT_USER_WINDOW,
+        help="REPEAT_USER_WINDOW (`1h`, `7d`): the partitions the repeat-user probe asks",
     )
     parser.add_argument(
         "--sizes",

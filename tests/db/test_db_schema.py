@@ -66,8 +66,9 @@ async def test_events_table_has_report_indexes(database_url: str) -> None:
         rows = await conn.fetch("SELECT indexname FROM pg_indexes WHERE tablename = 'events'")
     finally:
         await conn.close()
-    assert {row["indexname"] for row in rows} == {
+    assert {row["indexname"] for row in rows} >= {
         "pk_events",
+        "ix_events_user_id",
         "ix_events_revenue",
         "ix_events_campaign_revenue",
         "ix_events_tiktok_followers_fine_bin",

@@ -120,6 +120,7 @@ def create_app(settings: CollectorSettings, readiness: Readiness) -> FastAPI:
                 source=source,
                 pool=pool,
                 partitions=Partitions(settings.partition_width),
+                repeat_window=settings.repeat_user_window,
                 dead_letters=DeadLetters(
                     Publisher(conn), subject=subjects.dlq(durable), origin=durable
                 ),

@@ -95,13 +95,7 @@ class CollectorSettings(
             "minute": self.summary_minute_retention,
             "hour": self.summary_hour_retention,
         }
-        return RetentionPolicy(
-            self.events_retention_time,
-            size,
-            self.partition_width,
-            summaries,
-            self.repeat_user_window,
-        )
+        return RetentionPolicy(self.events_retention_time, size, self.partition_width, summaries)
 
     @model_validator(mode="before")
     @classmethod

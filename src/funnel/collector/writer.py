@@ -16,7 +16,7 @@ import asyncio
 import functools
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import asyncpg
@@ -56,12 +56,14 @@ class BatchWriter:
         source: Source,
         pool: asyncpg.Pool,
         partitions: Partitions,
+        repeat_window: timedelta,
         dead_letters: DeadLetters,
         metrics: CollectorMetrics,
     ) -> None:
         self._source = source
         self._pool = pool
         self._partitions = partitions
+        self._repeat_window = repeat_window
         self._dead_letters = dead_letters
         self._metrics = metrics
 
@@ -191,6 +193,7 @@ class BatchWriter:
                             rows,
                             batches,
                             partition_width=self._partitions.width,
+                            repeat_window=self._repeat_window,
                         )
         if (attempts := attempt.retry_state.attempt_number) > 1:
             _log.info("database_available", attempts=attempts)

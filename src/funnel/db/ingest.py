@@ -19,6 +19,7 @@ from funnel.db.errors import translate_errors
 from funnel.db.partitions import DEFAULT_PARTITION_WIDTH, create_partitions, is_missing_partition
 from funnel.db.rows import COLUMNS, EventRow, RawBatch
 from funnel.db.summaries import update_summaries
+from funnel.reporting import REPEAT_USER_WINDOW
 
 _STAGING: Final = "_staging_events"
 _COLUMN_LIST: Final = ", ".join(COLUMNS)
@@ -58,25 +59,16 @@ def _move(on_conflict: str) -> str:
 _MOVE_ALL_NEW: Final = _move("")
 _MOVE_SKIPPING_STORED: Final = _move("ON CONFLICT (occurred_at, event_key) DO NOTHING")
 
-# What retention reads: rows stored and the latest arrival, per partition and source; and
-# what the reporter reads to say when users are counted once: the spread of delays.
+# What retention reads: rows stored and the latest arrival, per partition and source.
 _COUNT_ARRIVALS: Final = """
-    INSERT INTO raw_arrivals AS a
-        (partition, source, events, last_received_at, min_delay, max_delay)
-    SELECT n.partition::regclass::text, n.source, count(*), now(),
-           min(d.delay), max(d.delay)
+    INSERT INTO raw_arrivals AS a (partition, source, events, last_received_at)
+    SELECT n.partition::regclass::text, n.source, count(*), now()
     FROM _new_events AS n
-    -- The first and last instants are stored as -infinity and infinity: no delay.
-    CROSS JOIN LATERAL (
-        SELECT CASE WHEN isfinite(n.occurred_at) THEN now() - n.occurred_at END AS delay
-    ) AS d
     GROUP BY 1, 2
     ORDER BY 1, 2
     ON CONFLICT (partition, source) DO UPDATE SET
         events = a.events + excluded.events,
-        last_received_at = greatest(a.last_received_at, excluded.last_received_at),
-        min_delay = least(a.min_delay, excluded.min_delay),
-        max_delay = greatest(a.max_delay, excluded.max_delay)
+        last_received_at = greatest(a.last_received_at, excluded.last_received_at)
 """
 
 
@@ -115,6 +107,7 @@ async def store_events(
     batches: Sequence[RawBatch] = (),
     *,
     partition_width: timedelta = DEFAULT_PARTITION_WIDTH,
+    repeat_window: timedelta = REPEAT_USER_WINDOW,
 ) -> int:
     """Store `rows`, and the `batches` they point into, inside the caller's open transaction;
     return how many rows were new.
@@ -123,7 +116,8 @@ async def store_events(
     Rows no partition holds get one (`partition_width` wide) inside this transaction, which
     then holds the partition lock until it ends, so retention rounds and other writers
     making partitions wait for it: the collectors make them beforehand (`Partitions.ensure`),
-    so this happens only when a partition went in between.
+    so this happens only when a partition went in between. Repeat users are found among
+    events at most `repeat_window` apart (`funnel.db.summaries`).
     Raises `DatabaseUnavailableError` when the database goes away, asyncpg's own errors when
     the data itself is refused.
     """
@@ -153,5 +147,5 @@ async def store_events(
             )
         if inserted:
             await conn.execute(_COUNT_ARRIVALS)
-            await update_summaries(conn)
+            await update_summaries(conn, repeat_window)
     return inserted

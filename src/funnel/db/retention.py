@@ -14,8 +14,7 @@ take turns on the partition lock, and a replica that finds it taken skips its ro
 Before a partition goes, what the summaries cannot give back is settled in the same
 transaction: its campaigns leave `campaign_totals` (which must bound revenue over retained
 rows only), its events leave `repeat_events`, and its range and row count join `raw_gaps`.
-The summaries themselves keep counting the dropped events. Its users leave `recent_users`
-after that, as do all users stored more than twice REPEAT_USER_WINDOW ago.
+The summaries themselves keep counting the dropped events.
 """
 
 from collections.abc import Mapping, Sequence
@@ -28,8 +27,8 @@ import structlog
 
 from funnel.db.errors import DatabaseUnavailableError, translate_errors
 from funnel.db.partitions import LOCK_KEY, batches_of, create_partitions
-from funnel.db.summaries import IS_TRANSACTION, RECENT_USERS, SUMMARY_TABLES
-from funnel.reporting import REPEAT_USER_WINDOW, Grain
+from funnel.db.summaries import IS_TRANSACTION, SUMMARY_TABLES
+from funnel.reporting import Grain
 
 _log = structlog.get_logger(__name__)
 
@@ -44,15 +43,13 @@ _DROP_LOCK_TIMEOUT: Final = "10s"
 @dataclass(frozen=True, slots=True)
 class RetentionPolicy:
     """How long raw events stay (`time`), how much room they may take (`size`, bytes, None:
-    no bound), the width of one partition, how long summary rows of each fine grain stay
-    (grains not named are kept for good), and REPEAT_USER_WINDOW (`recent_users` keeps a
-    user twice that long after storing them)."""
+    no bound), the width of one partition, and how long summary rows of each fine grain stay
+    (grains not named are kept for good)."""
 
     time: timedelta
     size: int | None
     width: timedelta
     summaries: Mapping[Grain, timedelta] = field(default_factory=dict)
-    repeat_user_window: timedelta = REPEAT_USER_WINDOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +99,7 @@ async def maintain(
                 # Writers make what they need themselves; dropping must not wait on this.
                 _log.warning("partitions_not_made_ahead", error=str(exc))
             await _prune_summaries(conn, policy.summaries, now)
-            dropped = await _drop_expired(conn, policy, now)
-            await conn.execute(_FORGET_USERS, now - 2 * policy.repeat_user_window)
-            return dropped
+            return await _drop_expired(conn, policy, now)
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
 
@@ -119,10 +114,6 @@ async def _drop_expired(
         events = await _drop(conn, partition, reason, now - policy.time)
         if events is None:
             continue  # the next round looks again
-        # After the drop's commit, not inside it: `events` is no longer locked meanwhile.
-        await conn.execute(
-            _FORGET_PARTITION_USERS, partition.last_arrival, partition.start, partition.end
-        )
         dropped.append(Dropped(partition.name, events, reason))
         _log.info("partition_dropped", partition=partition.name, count=events, reason=reason)
     return dropped
@@ -209,15 +200,6 @@ async def _drop(
         _log.info("partition_drop_postponed", partition=partition.name, error="deadlock")
         return None
     return events
-
-
-# The users of the probe (`funnel.db.summaries`) stored before a time; and those whose
-# event was in a dropped partition: stored no later than its last arrival, in its range.
-_FORGET_USERS: Final = "DELETE FROM recent_users WHERE stored_at < $1"
-_FORGET_PARTITION_USERS: Final = """
-    DELETE FROM recent_users
-    WHERE stored_at <= $1 AND occurred_at >= $2 AND occurred_at < $3
-"""
 
 
 # The summary tables holding rows of each grain, by their `grain` column.
@@ -310,7 +292,7 @@ class Footprint:
 
 async def footprint(conn: asyncpg.Connection) -> Footprint:
     """Bytes of raw partitions and of summaries, events kept and dropped, the oldest kept."""
-    summaries = ", ".join(f"'{table}'" for table in (*SUMMARY_TABLES, RECENT_USERS))
+    summaries = ", ".join(f"'{table}'" for table in SUMMARY_TABLES)
     with translate_errors():
         row = await conn.fetchrow(
             f"""

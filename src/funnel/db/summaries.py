@@ -8,6 +8,7 @@ exactly once in every summary. `rebuild_summaries` recomputes everything from `e
 ("Summary tables") explains how reports combine them.
 """
 
+from collections.abc import Sequence
 from datetime import timedelta
 from itertools import pairwise
 from typing import Final
@@ -42,10 +43,6 @@ SUMMARY_TABLES: Final = (
     "campaign_totals",
     "repeat_events",
 )
-
-#: Not a summary, but written with them and bounded like them: the repeat-user probe's
-#: users (`_ADD_REPEATS`). Its bytes are counted with the summaries'.
-RECENT_USERS: Final = "recent_users"
 
 _AGE_GROUP: Final = (
     "CASE"
@@ -353,54 +350,60 @@ _REPEAT_COLUMNS: Final = (
 )
 
 
-# The repeat-user probe: one upsert per user of the batch into `recent_users` (`0012`), which
-# holds the latest stored event of each (source, user) stored recently. A user already there
-# (the conflict: `xmax` is set on an updated row, 0 on an inserted one), or with two events
-# in this batch, is a repeat user: the event held there and the batch's events of that user
-# are copied, once each. The event held there is read in the statement's snapshot, from
-# before the upsert; the per-source lock makes that snapshot hold every earlier writer's
-# users. Entries leave with their event's partition, or twice REPEAT_USER_WINDOW after their
-# user's latest event was stored (`funnel.db.retention`): so any two events of a user
-# stored at most that long apart are both in `repeat_events` while retained.
-_ADD_REPEATS: Final = f"""
-    WITH batch AS MATERIALIZED (
-        SELECT funnel_user_hash(n.source, n.user_id) AS user_hash, n.*
+# The partitions holding events at most `window` away from a new one: the repeat-user
+# probe's. Raw partitions are few (hundreds at most), a batch's instants a few seconds. Only
+# partitions with arrivals hold events (those made ahead are empty, and `store_events` counts
+# this batch's arrivals before the summaries), so only those are asked.
+_NEAR_PARTITIONS: Final = """
+    SELECT p.name
+    FROM raw_partitions AS p
+    JOIN (SELECT DISTINCT date_trunc('second', occurred_at) AS at FROM _new_events) AS n
+        ON p.starts <= n.at + $1::interval + interval '1 second' AND p.ends > n.at - $1::interval
+    WHERE EXISTS (SELECT 1 FROM raw_arrivals AS a WHERE a.partition = p.name)
+    GROUP BY p.name, p.starts
+    ORDER BY p.starts
+"""
+
+
+def _add_repeats(partitions: Sequence[str]) -> str:
+    """A new event whose user has another event of the same source in one of `partitions`
+    makes that user a repeat user: their events there (the new one included) are copied,
+    once each.
+
+    With `partitions` every one within the repeat window of a new event, any two events of
+    a user at most the window apart are both in `repeat_events`, so a report over a range no
+    longer than the window counts every user once. The probe costs one lookup in each of
+    these partitions' `ix_events_user_id` (hash) per new event: the window, not the history
+    kept, sets its cost. The partitions are named, not found by a time test on `events`: the
+    planner ANDs such a test with a scan of the key's whole range per lookup.
+    """
+    if not partitions:
+        return ""
+
+    def of_user(columns: str, outer: str) -> str:
+        return " UNION ALL ".join(
+            f'SELECT {columns} FROM "{name}" WHERE user_id = {outer}.user_id'
+            f" AND source = {outer}.source"
+            for name in partitions
+        )
+
+    return f"""
+    WITH repeat_users AS (
+        SELECT DISTINCT n.source, n.user_id
         FROM _new_events AS n
-    ), users AS MATERIALIZED (
-        SELECT user_hash, count(*) AS events,
-               (array_agg(occurred_at ORDER BY occurred_at DESC, event_key))[1] AS occurred_at,
-               (array_agg(event_key ORDER BY occurred_at DESC, event_key))[1] AS event_key
-        FROM batch GROUP BY user_hash
-    ), stored AS (
-        INSERT INTO recent_users AS r (user_hash, occurred_at, event_key, stored_at)
-        SELECT user_hash, occurred_at, event_key, now() FROM users
-        ORDER BY user_hash
-        ON CONFLICT (user_hash) DO UPDATE SET
-            occurred_at = excluded.occurred_at,
-            event_key = excluded.event_key,
-            stored_at = excluded.stored_at
-        RETURNING r.user_hash, r.xmax <> 0 AS known
-    ), repeats AS MATERIALIZED (
-        SELECT u.user_hash FROM users AS u JOIN stored AS s USING (user_hash)
-        WHERE u.events > 1 OR s.known
-    ), earlier AS (
-        -- The event each repeat user had: found by its key, if still retained.
-        SELECT e.*
-        FROM repeats JOIN recent_users AS r USING (user_hash)
         CROSS JOIN LATERAL (
-            SELECT {_REPEAT_COLUMNS} FROM events AS e
-            WHERE e.occurred_at = r.occurred_at AND e.event_key = r.event_key
-        ) AS e
+            SELECT 1 FROM ({of_user("occurred_at, event_key", "n")}) AS o
+            WHERE (o.occurred_at, o.event_key) <> (n.occurred_at, n.event_key)
+            LIMIT 1
+        ) AS other
     )
     INSERT INTO repeat_events ({_REPEAT_COLUMNS})
-    SELECT * FROM (
-        SELECT {_REPEAT_COLUMNS} FROM earlier
-        UNION ALL
-        SELECT {_REPEAT_COLUMNS} FROM batch WHERE user_hash IN (SELECT user_hash FROM repeats)
-    ) AS copied
-    ORDER BY occurred_at, event_key
+    SELECT e.* FROM repeat_users AS r
+    -- OFFSET 0: kept a lookup per user, not flattened into a hash join over each partition.
+    CROSS JOIN LATERAL (SELECT * FROM ({of_user(_REPEAT_COLUMNS, "r")}) AS u OFFSET 0) AS e
+    ORDER BY e.occurred_at, e.event_key
     ON CONFLICT (occurred_at, event_key) DO NOTHING
-"""
+    """
 
 
 _COUNT_EVENTS: Final = _count_events("_new_events", EVENT_GRAINS)
@@ -410,17 +413,21 @@ _SKETCH_CITIES: Final = _sketch_cities("_new_events")
 _ADD_CAMPAIGNS: Final = _add_campaigns("_new_events")
 
 
-#: The statements `update_summaries` runs, in order, each named (`bench.statements` times them).
-UPDATE_STEPS: Final = (
-    ("lock", _LOCK_SOURCES),
-    ("repeat-user probe", _ADD_REPEATS),
-    ("event counts", _COUNT_EVENTS),
-    ("audience facts", _COUNT_AUDIENCE),
-    ("follower bins", _COUNT_FOLLOWERS),
-    ("city sketches", _SKETCH_CITIES),
-    ("campaign totals", _ADD_CAMPAIGNS),
-)
-_UPDATE: Final = ";".join(statement for _, statement in UPDATE_STEPS)
+async def update_steps(
+    conn: asyncpg.Connection, repeat_window: timedelta
+) -> tuple[tuple[str, str], ...]:
+    """The statements `update_summaries` runs, in order, each named (`bench.statements`
+    times them)."""
+    near = await conn.fetch(_NEAR_PARTITIONS, repeat_window)
+    return (
+        ("lock", _LOCK_SOURCES),
+        ("repeat-user probe", _add_repeats([row["name"] for row in near])),
+        ("event counts", _COUNT_EVENTS),
+        ("audience facts", _COUNT_AUDIENCE),
+        ("follower bins", _COUNT_FOLLOWERS),
+        ("city sketches", _SKETCH_CITIES),
+        ("campaign totals", _ADD_CAMPAIGNS),
+    )
 
 
 # From scratch: the same statements over all of `events`; every grain still comes from one
@@ -428,7 +435,7 @@ _UPDATE: Final = ";".join(statement for _, statement in UPDATE_STEPS)
 # events are: more than the write path finds, which only makes reports more exact.
 _REBUILD: Final = ";".join(
     [
-        f"TRUNCATE {', '.join(SUMMARY_TABLES)}, {RECENT_USERS}",
+        f"TRUNCATE {', '.join(SUMMARY_TABLES)}",
         _count_events("events", EVENT_GRAINS),
         _count_audience("events", AUDIENCE_GRAINS),
         _count_followers("events", AUDIENCE_GRAINS),
@@ -446,29 +453,19 @@ _REBUILD: Final = ";".join(
 )
 
 
-async def update_summaries(conn: asyncpg.Connection) -> None:
+async def update_summaries(
+    conn: asyncpg.Connection, repeat_window: timedelta = REPEAT_USER_WINDOW
+) -> None:
     """Add the rows of `_new_events` to every summary, in the caller's transaction.
 
     `_new_events` (columns of `events`) must hold exactly the rows this transaction newly
     inserted into `events`. Concurrent callers never deadlock and never double-count.
-    Repeat users are found through `recent_users` (`_ADD_REPEATS`).
+    Repeat users are found among events at most `repeat_window` apart (`_add_repeats`).
     """
-    await conn.execute(_UPDATE)
+    steps = await update_steps(conn, repeat_window)
+    await conn.execute(";".join(statement for _, statement in steps if statement))
 
 
-# A rebuild's events count as stored now: the users of those within twice the window of the
-# present (by timestamp) are known to the write path's probe as if just stored.
-_REBUILD_RECENT_USERS: Final = """
-    INSERT INTO recent_users (user_hash, occurred_at, event_key, stored_at)
-    SELECT DISTINCT ON (1) funnel_user_hash(source, user_id), occurred_at, event_key, now()
-    FROM events WHERE occurred_at >= now() - 2 * $1::interval
-    ORDER BY 1, occurred_at DESC, event_key
-"""
-
-
-async def rebuild_summaries(
-    conn: asyncpg.Connection, repeat_window: timedelta = REPEAT_USER_WINDOW
-) -> None:
+async def rebuild_summaries(conn: asyncpg.Connection) -> None:
     """Recompute every summary from `events`; run it alone, in one transaction."""
     await conn.execute(_REBUILD)
-    await conn.execute(_REBUILD_RECENT_USERS, repeat_window)

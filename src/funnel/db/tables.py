@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -63,8 +64,9 @@ events: Final = Table(
     Column("payload", JSONB),
     CheckConstraint("source IN ('facebook', 'tiktok')", name="source"),
     # 0003 dropped `ix_events_occurred_at` and the two 0001 transaction indexes, 0009 the
-    # one on (source, occurred_at): the key and the reporter's indexes cover them; 0012 the
-    # user index: the repeat-user probe asks `recent_users` instead.
+    # one on (source, occurred_at): the key and the reporter's indexes cover them.
+    # The repeat-user probe's equality lookups only (0005).
+    Index("ix_events_user_id", "user_id", postgresql_using="hash"),
     postgresql_partition_by="RANGE (occurred_at)",
 )
 

@@ -184,20 +184,16 @@ async def _tiktok(
 async def _users_exact(
     conn: asyncpg.Connection, start: datetime, end: datetime, window: timedelta
 ) -> bool:
-    """Whether the write path knew every two events of a user in `[start, end)` as one
-    user's: it does for two events stored at most twice `window` apart
-    (`funnel.db.summaries`). Two events in the range, cut to the raw events kept, are at most
-    its length apart by timestamp, and their delays (arrival less timestamp) differ by at
-    most the spread of delays there: stored at most the sum apart."""
+    """Whether `[start, end)`, cut to the raw events kept, is no longer than `window`: then
+    any two events of a user in it are at most `window` apart, and the write path knew them
+    as one user's (`funnel.db.summaries`)."""
     extent = await queries.raw_extent(conn)
     if extent is None:
         return True
     first, last = extent
     if first.tzinfo is not None and last.tzinfo is not None:  # not an infinite bound
         start, end = max(start, first), min(end, last)
-    if end - start > window:
-        return False
-    return await queries.delay_spread(conn, start, end) <= window
+    return end - start <= window
 
 
 async def demographics_report(

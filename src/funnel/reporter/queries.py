@@ -8,7 +8,7 @@ only from constants and grain names, every value is a bound parameter.
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 
 import asyncpg
@@ -266,19 +266,6 @@ async def repeat_user_events(
         ") AS events_of_repeat_users WHERE in_range > 1"
     )
     return list(await conn.fetch(sql, start, end, list(sources)))
-
-
-async def delay_spread(conn: asyncpg.Connection, start: datetime, end: datetime) -> timedelta:
-    """How much the delays (arrival less timestamp) of the events in the raw partitions
-    overlapping `[start, end)` differ at most; zero for partitions filled before `0012`."""
-    spread: timedelta | None = await conn.fetchval(
-        "SELECT max(a.max_delay) - min(a.min_delay)"
-        " FROM raw_arrivals AS a JOIN raw_partitions AS p ON p.name = a.partition"
-        " WHERE p.starts < $2 AND p.ends > $1",
-        start,
-        end,
-    )
-    return spread or timedelta(0)
 
 
 async def raw_extent(conn: asyncpg.Connection) -> tuple[datetime, datetime] | None:
