@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.statements [--fill 200000] [--events 80000]
                                           [--sizes 1000,2000,10000]
                                           [--history-hours 1] [--window 1h]
+                                          [--no-user-filter]
 
 One connection fills a scratch database with `--fill` events through `store_events`, then
 stores `--events` more at each transaction size, running the steps of `store_events` and
@@ -12,22 +13,26 @@ this machine, so that the backend's CPU can be read. Without `DATABASE_URL` an e
 server is started (fsync on, as `funnel up`). One writer, no other load: under `bench.e2e`
 eight writers share the cores with the services and the same steps cost more. With
 `--history-hours 24` the fill lands in 24 hourly partitions: the repeat-user probe then asks
-those within `--window` of the new events (a `7d` window asks them all).
+those within `--window` of the new events (a `7d` window asks them all). The writer keeps
+its filters of seen users (`funnel.db.seen_users`) as a collector does, unless
+`--no-user-filter`: then the probe asks about every new event's user.
 """
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import random
+import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 
 import asyncpg
 import psutil
 
 from bench.postgres import postgres_server, scratch_database
-from funnel.db import EventRow, ingest, store_events, summaries, wire_row
+from funnel.db import EventRow, SeenUsers, ingest, store_events, summaries, wire_row
 from funnel.db.partitions import DEFAULT_PARTITION_WIDTH, create_partitions
 from funnel.db.rows import COLUMNS
 from funnel.db.schema import run_migrations
@@ -61,21 +66,30 @@ class _Rows:
 
 
 async def _timed_steps(
-    conn: asyncpg.Connection, rows: list[EventRow], repeat_window: timedelta
+    conn: asyncpg.Connection,
+    rows: list[EventRow],
+    repeat_window: timedelta,
+    seen: SeenUsers | None,
 ) -> dict[str, float]:
     """One transaction storing `rows`, step by step: backend CPU seconds per step."""
     backend = psutil.Process(await conn.fetchval("SELECT pg_backend_pid()"))
     # Untimed, as a collector makes partitions before its transaction (`Partitions.ensure`):
     # the timed batches are stamped now, which the fill's partitions need not hold.
     await create_partitions(conn, [row.occurred_at for row in rows], DEFAULT_PARTITION_WIDTH)
-    spent: dict[str, float] = {}
+    spent: defaultdict[str, float] = defaultdict(float)
+
+    @contextlib.contextmanager
+    def timed(name: str) -> Iterator[None]:
+        before = backend.cpu_times()
+        yield
+        after = backend.cpu_times()
+        spent[name] += after.user + after.system - before.user - before.system
 
     async def step(name: str, run: Callable[[], Awaitable[object]]) -> None:
-        before = backend.cpu_times()
-        await run()
-        after = backend.cpu_times()
-        spent[name] = after.user + after.system - before.user - before.system
+        with timed(name):
+            await run()
 
+    client_started = time.process_time()
     transaction = conn.transaction()
     await transaction.start()
     await step("prepare", lambda: conn.execute(ingest._PREPARE))
@@ -84,17 +98,23 @@ async def _timed_steps(
         lambda: conn.copy_records_to_table(ingest._STAGING, records=rows, columns=COLUMNS),
     )
     await step("INSERT into events", lambda: conn.execute(ingest._MOVE_ALL_NEW))
-    for name, statement in await summaries.update_steps(conn, repeat_window):
-        await step(name, functools.partial(conn.execute, statement))
+    await step("arrivals", functools.partial(conn.execute, ingest._COUNT_ARRIVALS))
+    await summaries.update_summaries(conn, repeat_window, seen, step=timed)
     await step("COMMIT", transaction.commit)
+    # Not PostgreSQL's: this process's own, the filters' work included.
+    spent["(writer)"] = time.process_time() - client_started
     return spent
 
 
 def _print_size(size: int, stored: int, totals: dict[str, float]) -> None:
     # A step shorter than the clock's tick can read a hair below zero.
     per_event = {name: max(seconds, 0.0) / stored * 1e6 for name, seconds in totals.items()}
+    writer = per_event.pop("(writer)", 0.0)
     cells = "  ".join(f"{name} {us:.1f}" for name, us in per_event.items())
-    print(f"{size:>6,} a transaction: total {sum(per_event.values()):.1f}  {cells}")
+    print(
+        f"{size:>6,} a transaction: total {sum(per_event.values()):.1f}  {cells}"
+        f"  | writer process {writer:.1f}"
+    )
 
 
 async def _bench(server_url: str, args: argparse.Namespace) -> None:
@@ -103,12 +123,15 @@ async def _bench(server_url: str, args: argparse.Namespace) -> None:
         conn = await asyncpg.connect(database_url, server_settings={"jit": "off"})
         try:
             rows = _Rows()
+            seen = None if args.no_user_filter else SeenUsers()
             fills = args.fill // 5_000
             for number in range(fills):
                 # Spread evenly over the last `--history-hours`, oldest first.
                 ago = timedelta(hours=args.history_hours) * (fills - number) / fills
                 async with conn.transaction():
-                    await store_events(conn, rows.batch(5_000, ago), repeat_window=args.window)
+                    await store_events(
+                        conn, rows.batch(5_000, ago), repeat_window=args.window, seen_users=seen
+                    )
             await conn.execute("CHECKPOINT")
             partitions = await conn.fetchval("SELECT count(*) FROM raw_partitions")
             print(
@@ -119,10 +142,15 @@ async def _bench(server_url: str, args: argparse.Namespace) -> None:
                 batches = max(1, args.events // size)
                 totals: defaultdict[str, float] = defaultdict(float)
                 for _ in range(batches):
-                    steps = await _timed_steps(conn, rows.batch(size), args.window)
+                    steps = await _timed_steps(conn, rows.batch(size), args.window, seen)
                     for name, seconds in steps.items():
                         totals[name] += seconds
                 _print_size(size, batches * size, totals)
+            if seen is not None:
+                print(
+                    f"user filters: {seen.nbytes / 2**20:.1f} MiB; new events asked about"
+                    f" {seen.asked:,}, skipped {seen.skipped:,}, unfiltered {seen.unfiltered:,}"
+                )
         finally:
             await conn.close()
 
@@ -148,6 +176,11 @@ def main() -> None:
         type=lambda text: [int(size) for size in text.split(",")],
         default=[1_000, 2_000, 10_000],
         help="events per transaction, comma-separated",
+    )
+    parser.add_argument(
+        "--no-user-filter",
+        action="store_true",
+        help="no filters of seen users: the probe asks about every new event's user",
     )
     args = parser.parse_args()
     with postgres_server("funnel-statements-") as server_url:

@@ -25,6 +25,7 @@ from funnel.collector.settings import CollectorSettings
 from funnel.collector.writer import BatchWriter
 from funnel.db import (
     Partitions,
+    SeenUsers,
     connect_pool,
     migration_status,
     run_migrations,
@@ -121,6 +122,7 @@ def create_app(settings: CollectorSettings, readiness: Readiness) -> FastAPI:
                 pool=pool,
                 partitions=Partitions(settings.partition_width),
                 repeat_window=settings.repeat_user_window,
+                seen_users=SeenUsers(max_bytes=settings.user_filter_max_bytes),
                 dead_letters=DeadLetters(
                     Publisher(conn), subject=subjects.dlq(durable), origin=durable
                 ),

@@ -21,7 +21,7 @@ from typing import Final, Literal, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from funnel.db import Footprint, RetentionPolicy
+from funnel.db import Footprint, RetentionPolicy, SeenUsers
 from funnel.jetstream import ConsumerStatus, Delivery, StreamStatus
 
 FailureReason = Literal["invalid", "unstorable", "undecodable", "undeliverable"]
@@ -164,6 +164,20 @@ class CollectorMetrics:
             "EVENTS_RETENTION_SIZE in force; 0 when raw events are bounded by time only.",
             registry=registry,
         )
+        self._user_filter_bytes = Gauge(
+            "funnel_collector_user_filter_bytes",
+            "Memory held by this collector's filters of the users in recent partitions.",
+            ["source"],
+            registry=registry,
+        ).labels(source)
+        self._repeat_probe = Counter(
+            "funnel_collector_repeat_probe_events_total",
+            "New events by what the repeat-user probe did with their user: asked (a filter "
+            "might hold it), skipped (none does), unfiltered (asked: a filter was incomplete).",
+            ["source", "outcome"],
+            registry=registry,
+        )
+        self._probe_seen: dict[str, int] = {}
         self._dropped_seen = 0
         for reason in get_args(FailureReason):
             self._failed.labels(source, reason)
@@ -208,6 +222,19 @@ class CollectorMetrics:
         if held.dropped_events > self._dropped_seen:
             self._dropped_events.inc(held.dropped_events - self._dropped_seen)
             self._dropped_seen = held.dropped_events
+
+    def seen_users(self, seen: SeenUsers) -> None:
+        """Follow the writer's filters: their memory, and its running counts."""
+        self._user_filter_bytes.set(seen.nbytes)
+        for outcome, total in (
+            ("asked", seen.asked),
+            ("skipped", seen.skipped),
+            ("unfiltered", seen.unfiltered),
+        ):
+            self._repeat_probe.labels(self.source, outcome).inc(
+                total - self._probe_seen.get(outcome, 0)
+            )
+            self._probe_seen[outcome] = total
 
     def dead_letters(self, by_origin: Mapping[str, int]) -> None:
         """Replace the per-origin dead-letter counts: an origin emptied by a replay is gone."""

@@ -3,9 +3,10 @@
 from datetime import timedelta
 from typing import Any, Final
 
-from pydantic import Field, model_validator
+from pydantic import ByteSize, Field, model_validator
 
 from funnel.db import RetentionPolicy
+from funnel.db.seen_users import DEFAULT_MAX_BYTES
 from funnel.events.source import Source
 from funnel.reporting import Grain
 from funnel.settings import (
@@ -68,6 +69,12 @@ class CollectorSettings(
     )
     nak_delay_seconds: float = Field(
         default=2.0, ge=0, description="delay before a batch that failed transiently comes back"
+    )
+    user_filter_max_bytes: ByteSize = Field(
+        default=ByteSize(DEFAULT_MAX_BYTES),
+        gt=0,
+        description="memory for the filters of recent partitions' users (`256MiB`); past it, "
+        "the repeat-user probe asks PostgreSQL about every new event's user",
     )
     database_pool_size: int = Field(
         default=6, gt=0, description="connections: one per fetch loop, and some for health"

@@ -32,6 +32,7 @@ from funnel.db import (
     EventRow,
     Partitions,
     RawBatch,
+    SeenUsers,
     store_events,
     translate_errors,
 )
@@ -57,6 +58,7 @@ class BatchWriter:
         pool: asyncpg.Pool,
         partitions: Partitions,
         repeat_window: timedelta,
+        seen_users: SeenUsers,
         dead_letters: DeadLetters,
         metrics: CollectorMetrics,
     ) -> None:
@@ -66,6 +68,7 @@ class BatchWriter:
         self._repeat_window = repeat_window
         self._dead_letters = dead_letters
         self._metrics = metrics
+        self._seen_users = seen_users
 
     async def __call__(self, deliveries: Sequence[Delivery]) -> Sequence[Failed]:
         started = time.perf_counter()
@@ -113,6 +116,7 @@ class BatchWriter:
             await self._store_each(messages)
             return
         self._metrics.processed(len(rows), inserted)
+        self._metrics.seen_users(self._seen_users)
         self._observe_lag(messages)
         self._log_stored(messages)
         _log.debug("batch_stored", count=len(rows), inserted=inserted)
@@ -194,6 +198,7 @@ class BatchWriter:
                             batches,
                             partition_width=self._partitions.width,
                             repeat_window=self._repeat_window,
+                            seen_users=self._seen_users,
                         )
         if (attempts := attempt.retry_state.attempt_number) > 1:
             _log.info("database_available", attempts=attempts)

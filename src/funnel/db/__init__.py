@@ -25,6 +25,7 @@ from funnel.db.rows import (
     wire_row,
 )
 from funnel.db.schema import head_revisions, migration_status, run_migrations
+from funnel.db.seen_users import SeenUsers
 from funnel.db.summaries import audience_facts
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "RawBatch",
     "RetentionPolicy",
     "SchemaNotCurrentError",
+    "SeenUsers",
     "UnstorableEventError",
     "audience_facts",
     "connect_pool",

@@ -18,6 +18,7 @@ import asyncpg
 from funnel.db.errors import translate_errors
 from funnel.db.partitions import DEFAULT_PARTITION_WIDTH, create_partitions, is_missing_partition
 from funnel.db.rows import COLUMNS, EventRow, RawBatch
+from funnel.db.seen_users import SeenUsers
 from funnel.db.summaries import update_summaries
 from funnel.reporting import REPEAT_USER_WINDOW
 
@@ -108,6 +109,7 @@ async def store_events(
     *,
     partition_width: timedelta = DEFAULT_PARTITION_WIDTH,
     repeat_window: timedelta = REPEAT_USER_WINDOW,
+    seen_users: SeenUsers | None = None,
 ) -> int:
     """Store `rows`, and the `batches` they point into, inside the caller's open transaction;
     return how many rows were new.
@@ -117,7 +119,8 @@ async def store_events(
     then holds the partition lock until it ends, so retention rounds and other writers
     making partitions wait for it: the collectors make them beforehand (`Partitions.ensure`),
     so this happens only when a partition went in between. Repeat users are found among
-    events at most `repeat_window` apart (`funnel.db.summaries`).
+    events at most `repeat_window` apart (`funnel.db.summaries`); a writer that stores many
+    batches passes its `seen_users`, so the search asks only about users seen before.
     Raises `DatabaseUnavailableError` when the database goes away, asyncpg's own errors when
     the data itself is refused.
     """
@@ -147,5 +150,5 @@ async def store_events(
             )
         if inserted:
             await conn.execute(_COUNT_ARRIVALS)
-            await update_summaries(conn, repeat_window)
+            await update_summaries(conn, repeat_window, seen_users)
     return inserted

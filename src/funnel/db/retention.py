@@ -75,7 +75,9 @@ _HELD: Final = """
     SELECT p.name, p.starts, p.ends, coalesce(sum(a.events), 0)::bigint AS events,
            coalesce(max(a.last_received_at), p.created_at) AS last_arrival,
            pg_total_relation_size(p.name::regclass)
-           + pg_total_relation_size(replace(p.name, 'events_', 'batches_')::regclass) AS bytes
+           + pg_total_relation_size(replace(p.name, 'events_', 'batches_')::regclass)
+           + (SELECT coalesce(sum(pg_column_size(u.hashes)), 0) FROM user_hashes AS u
+              WHERE u.partition = p.name) AS bytes
     FROM raw_partitions AS p LEFT JOIN raw_arrivals AS a ON a.partition = p.name
     GROUP BY p.name, p.starts, p.ends, p.created_at
     ORDER BY p.starts
@@ -189,6 +191,7 @@ async def _drop(
             if events:  # an empty partition leaves nothing missing
                 await _record_gap(conn, partition.start, partition.end, events)
             await conn.execute("DELETE FROM raw_arrivals WHERE partition = $1", partition.name)
+            await conn.execute("DELETE FROM user_hashes WHERE partition = $1", partition.name)
             await conn.execute("DELETE FROM raw_partitions WHERE name = $1", partition.name)
             await conn.execute(f'DROP TABLE "{partition.name}", "{batches}"')
     except asyncpg.LockNotAvailableError:
@@ -300,6 +303,7 @@ async def footprint(conn: asyncpg.Connection) -> Footprint:
               (SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM (
                    SELECT relid FROM pg_partition_tree('events')
                    UNION ALL SELECT relid FROM pg_partition_tree('raw_batches')
+                   UNION ALL SELECT 'user_hashes'::regclass
                  ) AS parts)::bigint AS raw_bytes,
               (SELECT coalesce(sum(pg_total_relation_size(t::regclass)), 0)
                  FROM unnest(ARRAY[{summaries}]) AS t)::bigint AS summary_bytes,

@@ -8,13 +8,15 @@ exactly once in every summary. `rebuild_summaries` recomputes everything from `e
 ("Summary tables") explains how reports combine them.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from itertools import pairwise
 from typing import Final
 
 import asyncpg
 
+from funnel.db.seen_users import LOG_NEW_USERS, NearPartition, SeenUsers
 from funnel.reporting import (
     AGE_GROUPS,
     AUDIENCE_GRAINS,
@@ -350,32 +352,48 @@ _REPEAT_COLUMNS: Final = (
 )
 
 
-# The partitions holding events at most `window` away from a new one: the repeat-user
-# probe's. Raw partitions are few (hundreds at most), a batch's instants a few seconds. Only
-# partitions with arrivals hold events (those made ahead are empty, and `store_events` counts
-# this batch's arrivals before the summaries), so only those are asked.
+# The partitions holding events at most `window` away from a new one, with the events stored
+# there for each source of the batch: the repeat-user probe's. Raw partitions are few
+# (hundreds at most), a batch's instants a few seconds. Only partitions with arrivals hold
+# events (those made ahead are empty, and `store_events` counts this batch's arrivals before
+# the summaries), so only those are asked.
 _NEAR_PARTITIONS: Final = """
-    SELECT p.name
-    FROM raw_partitions AS p
-    JOIN (SELECT DISTINCT date_trunc('second', occurred_at) AS at FROM _new_events) AS n
-        ON p.starts <= n.at + $1::interval + interval '1 second' AND p.ends > n.at - $1::interval
-    WHERE EXISTS (SELECT 1 FROM raw_arrivals AS a WHERE a.partition = p.name)
-    GROUP BY p.name, p.starts
-    ORDER BY p.starts
+    WITH near AS (
+        SELECT p.name, p.starts
+        FROM raw_partitions AS p
+        JOIN (SELECT DISTINCT date_trunc('second', occurred_at) AS at FROM _new_events) AS n
+            ON p.starts <= n.at + $1::interval + interval '1 second'
+            AND p.ends > n.at - $1::interval
+        WHERE EXISTS (SELECT 1 FROM raw_arrivals AS a WHERE a.partition = p.name)
+        GROUP BY p.name, p.starts
+    )
+    SELECT near.name, s.source, coalesce(a.events, 0) AS stored
+    FROM near
+    CROSS JOIN (SELECT DISTINCT source FROM _new_events) AS s
+    LEFT JOIN raw_arrivals AS a ON a.partition = near.name AND a.source = s.source
+    ORDER BY near.starts, s.source
 """
 
+# The new events whose users the probe asks about: all of them, or those `$1` names.
+_ALL_NEW: Final = "_new_events"
+_WANTED_NEW: Final = """(
+    SELECT n.* FROM _new_events AS n
+    JOIN unnest($1::bigint[]) AS w (user_hash) ON hashtextextended(n.user_id, 0) = w.user_hash
+)"""
 
-def _add_repeats(partitions: Sequence[str]) -> str:
+
+def _add_repeats(partitions: Sequence[str], new_events: str = _ALL_NEW) -> str:
     """A new event whose user has another event of the same source in one of `partitions`
     makes that user a repeat user: their events there (the new one included) are copied,
-    once each.
+    once each. Only the users of `new_events` are asked about.
 
     With `partitions` every one within the repeat window of a new event, any two events of
     a user at most the window apart are both in `repeat_events`, so a report over a range no
     longer than the window counts every user once. The probe costs one lookup in each of
-    these partitions' `ix_events_user_id` (hash) per new event: the window, not the history
-    kept, sets its cost. The partitions are named, not found by a time test on `events`: the
-    planner ANDs such a test with a scan of the key's whole range per lookup.
+    these partitions' `ix_events_user_id` (hash) per user asked about: the window, not the
+    history kept, sets its cost, and the writers' filters (`funnel.db.seen_users`) leave out
+    the users no partition holds. The partitions are named, not found by a time test on
+    `events`: the planner ANDs such a test with a scan of the key's whole range per lookup.
     """
     if not partitions:
         return ""
@@ -390,7 +408,7 @@ def _add_repeats(partitions: Sequence[str]) -> str:
     return f"""
     WITH repeat_users AS (
         SELECT DISTINCT n.source, n.user_id
-        FROM _new_events AS n
+        FROM {new_events} AS n
         CROSS JOIN LATERAL (
             SELECT 1 FROM ({of_user("occurred_at, event_key", "n")}) AS o
             WHERE (o.occurred_at, o.event_key) <> (n.occurred_at, n.event_key)
@@ -413,21 +431,18 @@ _SKETCH_CITIES: Final = _sketch_cities("_new_events")
 _ADD_CAMPAIGNS: Final = _add_campaigns("_new_events")
 
 
-async def update_steps(
-    conn: asyncpg.Connection, repeat_window: timedelta
-) -> tuple[tuple[str, str], ...]:
-    """The statements `update_summaries` runs, in order, each named (`bench.statements`
-    times them)."""
-    near = await conn.fetch(_NEAR_PARTITIONS, repeat_window)
-    return (
-        ("lock", _LOCK_SOURCES),
-        ("repeat-user probe", _add_repeats([row["name"] for row in near])),
-        ("event counts", _COUNT_EVENTS),
-        ("audience facts", _COUNT_AUDIENCE),
-        ("follower bins", _COUNT_FOLLOWERS),
-        ("city sketches", _SKETCH_CITIES),
-        ("campaign totals", _ADD_CAMPAIGNS),
-    )
+#: The summary statements after the probe, each named (`bench.statements` times them).
+COUNTING_STEPS: Final = (
+    ("event counts", _COUNT_EVENTS),
+    ("audience facts", _COUNT_AUDIENCE),
+    ("follower bins", _COUNT_FOLLOWERS),
+    ("city sketches", _SKETCH_CITIES),
+    ("campaign totals", _ADD_CAMPAIGNS),
+)
+
+
+def _untimed(name: str) -> AbstractContextManager[object]:
+    return nullcontext()
 
 
 # From scratch: the same statements over all of `events`; every grain still comes from one
@@ -454,16 +469,39 @@ _REBUILD: Final = ";".join(
 
 
 async def update_summaries(
-    conn: asyncpg.Connection, repeat_window: timedelta = REPEAT_USER_WINDOW
+    conn: asyncpg.Connection,
+    repeat_window: timedelta = REPEAT_USER_WINDOW,
+    seen: SeenUsers | None = None,
+    step: Callable[[str], AbstractContextManager[object]] = _untimed,
 ) -> None:
     """Add the rows of `_new_events` to every summary, in the caller's transaction.
 
     `_new_events` (columns of `events`) must hold exactly the rows this transaction newly
     inserted into `events`. Concurrent callers never deadlock and never double-count.
-    Repeat users are found among events at most `repeat_window` apart (`_add_repeats`).
+    Repeat users are found among events at most `repeat_window` apart (`_add_repeats`);
+    with `seen`, a writer's filters, only about the users a near partition might hold.
+    Each statement runs inside `step(its name)`, which `bench.statements` uses to time it.
     """
-    steps = await update_steps(conn, repeat_window)
-    await conn.execute(";".join(statement for _, statement in steps if statement))
+    with step("lock"):
+        await conn.execute(_LOCK_SOURCES)
+    with step("near partitions"):
+        near = [NearPartition(**row) for row in await conn.fetch(_NEAR_PARTITIONS, repeat_window)]
+    with step("user log"):
+        if seen is not None:
+            await seen.catch_up(conn, {partition.source for partition in near})
+            await seen.load(conn, near)
+        logged = await conn.fetch(LOG_NEW_USERS)
+        wanted = seen.candidates(near, logged) if seen is not None else None
+    with step("repeat-user probe"):
+        names = list(dict.fromkeys(partition.name for partition in near))
+        if wanted is None:
+            if probe := _add_repeats(names):
+                await conn.execute(probe)
+        elif wanted and (probe := _add_repeats(names, _WANTED_NEW)):
+            await conn.execute(probe, wanted)
+    for name, statement in COUNTING_STEPS:
+        with step(name):
+            await conn.execute(statement)
 
 
 async def rebuild_summaries(conn: asyncpg.Connection) -> None:
