@@ -6,9 +6,9 @@ Stores `--events` of the emulator's events through the collectors' own path (mes
 1,000 events of one source, as the gateway packs them, each kept as its compressed raw
 batch; `--per-transaction` messages a transaction, the sources taking turns) into a scratch
 database, then prints the bytes per event of the `events` partitions' heap (TOAST included)
-and of each of their indexes, of `raw_batches` and of the summaries. Sizes are what
-PostgreSQL allocated (`pg_relation_size`), free space in pages included, without `VACUUM`:
-what a running system holds. Without `DATABASE_URL` an embedded server is started.
+and of each of their indexes, of `raw_batches`, of `user_hashes` and of the summaries. Sizes
+are what PostgreSQL allocated (`pg_relation_size`), free space in pages included, without
+`VACUUM`: what a running system holds. Without `DATABASE_URL` an embedded server is started.
 """
 
 import argparse
@@ -98,6 +98,10 @@ async def _report(url: str, stored: int) -> None:
                 name = f"{relation} {row['what']}"
                 total += row["bytes"]
                 print(f"  {name:<44} {row['bytes'] / stored:8.1f} B/event")
+        # The log of users' hashes goes with the partitions: raw data too.
+        log = await conn.fetchval("SELECT pg_total_relation_size('user_hashes')")
+        total += log
+        print(f"  {'user_hashes (with TOAST and indexes)':<44} {log / stored:8.1f} B/event")
         print(f"  {'raw events in all':<44} {total / stored:8.1f} B/event")
         summaries = await conn.fetchval(
             "SELECT sum(pg_total_relation_size(t::regclass))::bigint FROM unnest($1::text[]) AS t",

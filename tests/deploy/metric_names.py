@@ -38,6 +38,9 @@ FUNNEL_METRICS: Final = frozenset(
         "funnel_retention_dropped_events_total",
         "funnel_retention_time_seconds",
         "funnel_retention_size_bytes",
+        # The collectors' filters of seen users (the repeat-user probe).
+        "funnel_collector_user_filter_bytes",
+        "funnel_collector_repeat_probe_events_total",
     }
 )
 HISTOGRAMS: Final = frozenset(
