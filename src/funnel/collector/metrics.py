@@ -173,7 +173,8 @@ class CollectorMetrics:
         self._repeat_probe = Counter(
             "funnel_collector_repeat_probe_events_total",
             "New events by what the repeat-user probe did with their user: asked (a filter "
-            "might hold it), skipped (none does), unfiltered (asked: a filter was incomplete).",
+            "might hold it, or it is on two new events), skipped (neither), unfiltered "
+            "(asked: a filter was incomplete or full).",
             ["source", "outcome"],
             registry=registry,
         )

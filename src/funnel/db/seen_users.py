@@ -28,7 +28,7 @@ from typing import Final
 import asyncpg
 import numpy as np
 
-from funnel.db.user_filter import Hashes, UserFilter, hashes_of, might_hold
+from funnel.db.user_filter import NO_HASHES, UserFilter, hashes_of, might_hold, user_hash
 
 # Filters of partitions no batch has been near for this long are let go (a dropped
 # partition, a backfill's), and made again from the log if needed: stale ones would hold
@@ -37,10 +37,9 @@ _FORGET_AFTER_SECONDS: Final = 120.0
 
 # This transaction's new events, logged: what other writers catch up from, and what this
 # one checks against its filters (the filters hold committed rows only).
-LOG_NEW_USERS: Final = """
+LOG_NEW_USERS: Final = f"""
     INSERT INTO user_hashes (partition, source, hashes)
-    SELECT partition::regclass::text, source,
-        string_agg(int8send(hashtextextended(user_id, 0)), ''::bytea)
+    SELECT partition::regclass::text, source, string_agg(int8send({user_hash("user_id")}), '')
     FROM _new_events
     GROUP BY 1, 2
     RETURNING partition, source, hashes
@@ -77,9 +76,10 @@ DEFAULT_MAX_BYTES: Final = 256 * 2**20
 
 @dataclass(slots=True)
 class SeenUsers:
-    """One writer's filters. Of the new events, `asked` counts those the probe asked about
-    (a filter might hold the user), `skipped` those it did not, `unfiltered` those asked
-    about because a near filter was incomplete or `full` (past `max_bytes` together)."""
+    """One writer's filters. Of the new events, `asked` counts those whose user the probe
+    asked about (a filter might hold it, or it is on two new events), `skipped` the others,
+    and `unfiltered` those of batches asked about in full because a near filter was
+    incomplete or `full` (past `max_bytes` together)."""
 
     max_bytes: int = DEFAULT_MAX_BYTES
     _held: dict[tuple[str, str], _Held] = field(default_factory=dict)
@@ -117,7 +117,7 @@ class SeenUsers:
                 held.used_at = now
                 continue
             rows = await conn.fetch(_ALL_OF, partition.name, partition.source)
-            hashes = np.concatenate([hashes_of(b""), *(hashes_of(row["hashes"]) for row in rows)])
+            hashes = np.concatenate([NO_HASHES, *(hashes_of(row["hashes"]) for row in rows)])
             # Sized like the largest partition of the source held: most are alike.
             largest = max(
                 (h.filter.count for (_, s), h in self._held.items() if s == partition.source),
@@ -152,17 +152,16 @@ class SeenUsers:
                 return None
             held.verified = True
             trusted.setdefault(partition.source, []).append(held.filter)
-        wanted: list[Hashes] = []
+        wanted = [NO_HASHES]
         for source in {source for _, source in new}:
             of_source = np.concatenate([h for (_, s), h in new.items() if s == source])
             distinct, counts = np.unique(of_source, return_counts=True)
-            found = might_hold(trusted.get(source, ()), distinct)
-            wanted += [distinct[counts > 1], found]
-            self.asked += int(counts[np.isin(distinct, found)].sum())
-        asked = np.unique(np.concatenate([hashes_of(b""), *wanted]))
-        # A user on two new events and in no filter is asked about too, not counted asked.
-        self.skipped += events - int(np.isin(np.concatenate(list(new.values())), asked).sum())
-        return [int(user_hash) for user_hash in asked]
+            wanted += [distinct[counts > 1], might_hold(trusted.get(source, ()), distinct)]
+        asked = np.unique(np.concatenate(wanted))
+        events_asked = int(np.isin(np.concatenate(list(new.values())), asked).sum())
+        self.asked += events_asked
+        self.skipped += events - events_asked
+        return [int(hash_) for hash_ in asked]
 
     def _room(self) -> int:
         return self.max_bytes - self.nbytes

@@ -17,6 +17,7 @@ from typing import Final
 import asyncpg
 
 from funnel.db.seen_users import LOG_NEW_USERS, NearPartition, SeenUsers
+from funnel.db.user_filter import user_hash
 from funnel.reporting import (
     AGE_GROUPS,
     AUDIENCE_GRAINS,
@@ -376,9 +377,9 @@ _NEAR_PARTITIONS: Final = """
 
 # The new events whose users the probe asks about: all of them, or those `$1` names.
 _ALL_NEW: Final = "_new_events"
-_WANTED_NEW: Final = """(
+_WANTED_NEW: Final = f"""(
     SELECT n.* FROM _new_events AS n
-    JOIN unnest($1::bigint[]) AS w (user_hash) ON hashtextextended(n.user_id, 0) = w.user_hash
+    JOIN unnest($1::bigint[]) AS w (user_hash) ON {user_hash("n.user_id")} = w.user_hash
 )"""
 
 

@@ -9,8 +9,7 @@ Blocked: a hash sets three bits of one 64-bit word, so a test reads one word. A 
 four hashes a word (16 bits a hash); when a partition outgrows its layers a layer twice the
 size is added, so a filter never needs the hashes again to grow; one that would outgrow the
 room its owner gives it lets its layers go and is `full`: it no longer answers. Hashes come
-and go as
-numpy arrays of int64 (`hashes_of` reads the log's packed form without a copy).
+and go as numpy arrays of int64 (`hashes_of` reads the log's packed form without a copy).
 """
 
 from collections.abc import Iterable
@@ -24,8 +23,16 @@ Hashes = npt.NDArray[np.int64]
 #: The smallest layer, in hashes: 256 KiB of words.
 MIN_ITEMS: Final = 1 << 17
 _ITEMS_PER_WORD: Final = 4
+#: No hashes: what joining none gives.
+NO_HASHES: Final[Hashes] = np.empty(0, dtype=np.int64)
 _ONE: Final = np.uint64(1)
 _SIX_BITS: Final = np.uint64(63)
+
+
+def user_hash(user_id: str) -> str:
+    """SQL: the 64-bit hash of the user id column `user_id` that the log holds and the
+    probe matches."""
+    return f"hashtextextended({user_id}, 0)"
 
 
 def hashes_of(packed: bytes) -> Hashes:
