@@ -10,7 +10,7 @@ import asyncpg
 
 from funnel.db import run_migrations, store_events
 from funnel.db.partitions import create_partitions, list_partitions
-from funnel.db.retention import RetentionPolicy, footprint, maintain
+from funnel.db.retention import RetentionPolicy, footprint, maintain, settle_campaigns
 from funnel.publisher.generator import format_timestamp
 from tests.db.db_samples import facebook_event, rows_of, tiktok_event
 from tests.reporter.conftest import running_reporter
@@ -184,6 +184,93 @@ async def test_racing_maintainers_and_writers_never_collide(database_url: str) -
     assert len(starts) == len(set(starts))
     assert all(any(p.holds(m) for p in partitions) for m in moments)
     assert all(a.end <= b.start for a, b in pairwise(partitions))
+
+
+def _purchase(campaign: str, amount: str, moment: datetime) -> dict[str, Any]:
+    event = _at(facebook_event(amount=amount), moment)
+    event["data"]["engagement"]["campaignId"] = campaign
+    return event
+
+
+async def _campaign_totals(conn: asyncpg.Connection) -> dict[str, tuple[str, int]]:
+    rows = await conn.fetch("SELECT campaign_id, revenue, transactions FROM campaign_totals")
+    return {row["campaign_id"]: (str(row["revenue"]), row["transactions"]) for row in rows}
+
+
+async def test_a_dropped_partitions_campaigns_leave_the_totals(
+    conn: asyncpg.Connection,
+) -> None:
+    """What a dropped partition's purchases added to `campaign_totals` is taken away by the
+    round that drops it; a campaign left without purchases goes, no debit stays behind."""
+    now = datetime.now(UTC)
+    await _store(
+        conn,
+        [
+            _purchase("camp-gone", "10.00", now - 10 * _MINUTE),
+            _purchase("camp-both", "5.00", now - 10 * _MINUTE),
+            _purchase("camp-both", "2.50", now - 10 * _MINUTE),
+        ],
+    )
+    await _store(conn, [_purchase("camp-both", "1.25", now)])
+    assert await _campaign_totals(conn) == {
+        "camp-gone": ("10.00", 1),
+        "camp-both": ("8.75", 3),
+    }
+
+    # Past a size bound of one byte, all but the present's partition go.
+    dropped = await maintain(conn, _policy(size=1), now)
+
+    assert [d.events for d in dropped if d.events] == [3]
+    assert await _campaign_totals(conn) == {"camp-both": ("1.25", 1)}
+    assert await conn.fetchval("SELECT count(*) FROM campaign_debits") == 0
+
+
+async def test_debits_settle_in_chunks_beside_writers_and_each_other(database_url: str) -> None:
+    """Debits of two partitions, settled a few campaigns a transaction by three connections
+    at once while a writer adds to one of their campaigns: each is subtracted once, the
+    emptied campaigns are deleted, and nobody deadlocks."""
+    await run_migrations(database_url)
+    connections = [await asyncpg.connect(database_url) for _ in range(4)]
+    setup, writer = connections[0], connections[3]
+    campaigns = [f"camp-{k:03}" for k in range(200)] + ["camp-ab12c"]
+    try:
+        # Every campaign bought three times, for 9.00; two partitions owe it 3.00 and one
+        # purchase each, and even campaigns also a third purchase (the one still retained).
+        await setup.execute(
+            "INSERT INTO campaign_totals (campaign_id, revenue, transactions)"
+            " SELECT unnest($1::text[]), 9.00, 3",
+            campaigns,
+        )
+        owing = [c for k, c in enumerate(campaigns) if k % 2 == 0]
+        await setup.execute(
+            "INSERT INTO campaign_debits (partition, campaign_id, revenue, transactions)"
+            " SELECT p, c, 3.00, 1 FROM unnest(ARRAY['events_a', 'events_b']) AS p,"
+            " unnest($1::text[]) AS c"
+            " UNION ALL SELECT 'events_c', c, 3.00, 1 FROM unnest($2::text[]) AS c",
+            campaigns,
+            owing,
+        )
+        now = datetime.now(UTC)
+        purchases = [_purchase("camp-ab12c", "1.00", now) for _ in range(20)]
+
+        async def write() -> int:
+            async with writer.transaction():
+                return await store_events(writer, rows_of(purchases), partition_width=_MINUTE)
+
+        *settled, written = await asyncio.gather(
+            *(settle_campaigns(connection, chunk=7) for connection in connections[:3]), write()
+        )
+        totals = await _campaign_totals(setup)
+        left = await setup.fetchval("SELECT count(*) FROM campaign_debits")
+    finally:
+        for connection in connections:
+            await connection.close()
+    assert written == 20
+    assert sum(settled) >= len(campaigns)
+    assert left == 0
+    # camp-ab12c (the last, even at index 200) is emptied and bought 20 times since.
+    expected = {c: ("3.00", 1) for k, c in enumerate(campaigns) if k % 2 == 1}
+    assert totals == {**expected, "camp-ab12c": ("20.00", 20)}
 
 
 async def test_old_fine_summary_rows_expire_and_reports_answer_at_the_next_grain(

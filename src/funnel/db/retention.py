@@ -12,9 +12,12 @@ take turns on the partition lock, and a replica that finds it taken skips its ro
   oldest latest arrival is dropped, never the one holding the present.
 
 Before a partition goes, what the summaries cannot give back is settled in the same
-transaction: its campaigns leave `campaign_totals` (which must bound revenue over retained
-rows only), its events leave `repeat_events`, and its range and row count join `raw_gaps`.
-The summaries themselves keep counting the dropped events.
+transaction: its events leave `repeat_events`, and its range and row count join `raw_gaps`.
+Its campaigns' revenue is recorded in `campaign_debits` and leaves `campaign_totals` after
+the drop (`settle_campaigns`), a few thousand campaigns a short transaction: subtracting
+them while `events` is held would stop every writer for seconds, and `campaign_totals`, an
+upper bound of each campaign's revenue over retained rows, may run ahead meanwhile. The
+summaries themselves keep counting the dropped events.
 """
 
 from collections.abc import Mapping, Sequence
@@ -87,8 +90,19 @@ _HELD: Final = """
 async def maintain(
     conn: asyncpg.Connection, policy: RetentionPolicy, now: datetime
 ) -> list[Dropped]:
-    """One round: make the partitions ahead of `now`, drop what the policy says; return the
-    partitions dropped (none when another replica holds the round)."""
+    """One round: make the partitions ahead of `now`, drop what the policy says, settle
+    what dropped partitions owe; return the partitions dropped (none when another replica
+    holds the round)."""
+    dropped = await _drop_round(conn, policy, now)
+    # Past the partition lock: writers wanting a partition made must not wait for this.
+    if settled := await settle_campaigns(conn):
+        _log.info("campaigns_settled", count=settled)
+    return dropped
+
+
+async def _drop_round(
+    conn: asyncpg.Connection, policy: RetentionPolicy, now: datetime
+) -> list[Dropped]:
     with translate_errors():
         if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
             return []
@@ -152,9 +166,8 @@ async def _drop(
     (a lock was not had, or, dropped for `time`, an event arrived after `keep_after`).
 
     `events` is had to itself only for the end: the partition is read (its campaigns'
-    revenue, a scan of every row) under a lock that stops writes to it alone, while writers
-    go on filling the others. Its campaigns are settled after `events` is locked, so no
-    writer holding `events` ever waits for a campaign row this round has changed.
+    revenue into `campaign_debits`, a scan of every row) under a lock that stops writes to
+    it alone, while writers go on filling the others.
     """
     try:
         async with conn.transaction():
@@ -173,15 +186,10 @@ async def _drop(
             if reason == "time" and arrivals["last"] is not None and arrivals["last"] >= keep_after:
                 return None  # an event arrived since the partition was chosen
             events: int = arrivals["events"]
-            await conn.execute(_GONE_CAMPAIGNS.format(partition=partition.name))
+            await conn.execute(_OWE_CAMPAIGNS.format(partition=partition.name), partition.name)
             await conn.execute(
                 f'LOCK TABLE events, raw_batches, "{partition.name}", "{batches}"'
                 " IN ACCESS EXCLUSIVE MODE"
-            )
-            # A statement cannot update and delete one row: the emptied go in a second one.
-            emptied = await conn.fetchval(_FORGET_CAMPAIGNS)
-            await conn.execute(
-                "DELETE FROM campaign_totals WHERE campaign_id = ANY($1::text[])", emptied
             )
             await conn.execute(
                 "DELETE FROM repeat_events WHERE occurred_at >= $1 AND occurred_at < $2",
@@ -239,29 +247,77 @@ async def _prune_summaries(
 
 
 # The revenue and transactions each campaign loses with the partition, read before
-# `events` is locked; a temporary table, emptied at commit.
-_GONE_CAMPAIGNS: Final = f"""
-    CREATE TEMP TABLE IF NOT EXISTS _gone_campaigns (
-        campaign_id text PRIMARY KEY, revenue numeric, transactions bigint
-    ) ON COMMIT DELETE ROWS;
-    DELETE FROM _gone_campaigns;
-    INSERT INTO _gone_campaigns
-    SELECT e.campaign_id, sum(e.purchase_amount), count(*)
+# `events` is locked.
+_OWE_CAMPAIGNS: Final = f"""
+    INSERT INTO campaign_debits (partition, campaign_id, revenue, transactions)
+    SELECT $1, e.campaign_id, sum(e.purchase_amount), count(*)
     FROM "{{partition}}" AS e
     WHERE e.campaign_id IS NOT NULL AND {IS_TRANSACTION}
-    GROUP BY 1
+    GROUP BY 2
 """
 
-_FORGET_CAMPAIGNS: Final = """
-    WITH remaining AS (
-        UPDATE campaign_totals AS c
-        SET revenue = c.revenue - gone.revenue, transactions = c.transactions - gone.transactions
-        FROM _gone_campaigns AS gone WHERE c.campaign_id = gone.campaign_id
-        RETURNING c.campaign_id, c.transactions
+# Debits taken for one settling transaction, summed by campaign. SKIP LOCKED: replicas
+# settling at once share the work instead of waiting on each other.
+_TAKE_DEBITS: Final = """
+    WITH taken AS (
+        DELETE FROM campaign_debits WHERE ctid = ANY(ARRAY(
+            SELECT ctid FROM campaign_debits ORDER BY partition, campaign_id
+            LIMIT $1 FOR UPDATE SKIP LOCKED
+        ))
+        RETURNING campaign_id, revenue, transactions
     )
-    SELECT coalesce(array_agg(campaign_id) FILTER (WHERE transactions = 0), ARRAY[]::text[])
-    FROM remaining
+    SELECT campaign_id, sum(revenue) AS revenue, sum(transactions)::bigint AS transactions
+    FROM taken GROUP BY 1 ORDER BY 1
 """
+
+# Writers add to `campaign_totals` in campaign order (`ORDER BY 1` before `ON CONFLICT`);
+# locking in the same order keeps the two from deadlocking.
+_LOCK_TOTALS: Final = """
+    SELECT 1 FROM campaign_totals WHERE campaign_id = ANY($1::text[])
+    ORDER BY campaign_id FOR UPDATE
+"""
+
+_SUBTRACT_DEBITS: Final = """
+    UPDATE campaign_totals AS c
+    SET revenue = c.revenue - owed.revenue, transactions = c.transactions - owed.transactions
+    FROM unnest($1::text[], $2::numeric[], $3::bigint[])
+         AS owed (campaign_id, revenue, transactions)
+    WHERE c.campaign_id = owed.campaign_id
+"""
+
+# Debits settled at a time: each transaction holds that many campaign rows, briefly.
+_SETTLE_CHUNK: Final = 5_000
+
+
+async def settle_campaigns(conn: asyncpg.Connection, chunk: int = _SETTLE_CHUNK) -> int:
+    """Subtract what dropped partitions owe from `campaign_totals`, `chunk` campaigns a
+    transaction, deleting campaigns left without transactions; return how many campaign
+    rows it changed.
+
+    Safe to run from any number of connections at once, and to be stopped at any point:
+    a debit leaves `campaign_debits` in the transaction that subtracts it.
+    """
+    settled = 0
+    with translate_errors():
+        while True:
+            async with conn.transaction():
+                owed = await conn.fetch(_TAKE_DEBITS, chunk)
+                if not owed:
+                    return settled
+                campaigns = [row["campaign_id"] for row in owed]
+                await conn.execute(_LOCK_TOTALS, campaigns)
+                await conn.execute(
+                    _SUBTRACT_DEBITS,
+                    campaigns,
+                    [row["revenue"] for row in owed],
+                    [row["transactions"] for row in owed],
+                )
+                await conn.execute(
+                    "DELETE FROM campaign_totals"
+                    " WHERE campaign_id = ANY($1::text[]) AND transactions = 0",
+                    campaigns,
+                )
+            settled += len(owed)
 
 
 async def _record_gap(

@@ -44,6 +44,7 @@ SUMMARY_TABLES: Final = (
     "city_sketches",
     "city_sketch_floors",
     "campaign_totals",
+    "campaign_debits",
     "repeat_events",
 )
 
