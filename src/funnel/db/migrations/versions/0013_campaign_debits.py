@@ -8,7 +8,8 @@ Retention subtracted a dropped partition's campaigns from `campaign_totals` whil
 during which every writer waited. `campaign_totals` only bounds the revenue walk from above
 (`funnel.reporter.revenue`), so it may run ahead of the retained rows for a while, never
 behind them: the drop now records what the partition held here, before it locks `events`,
-and `funnel.db.retention.settle_campaigns` subtracts it afterwards in short transactions.
+and the same retention round (`funnel.db.retention`) subtracts it in a transaction of its own
+once the drop has committed.
 """
 
 from alembic import op
