@@ -221,6 +221,7 @@ async def test_a_dropped_partitions_campaigns_leave_the_totals(
     dropped = await maintain(conn, _policy(size=1), now)
 
     assert [d.events for d in dropped if d.events] == [3]
+    assert all(0 < d.exclusive_seconds < 10 for d in dropped)
     assert await _campaign_totals(conn) == {"camp-both": ("1.25", 1)}
     assert await conn.fetchval("SELECT count(*) FROM campaign_debits") == 0
 

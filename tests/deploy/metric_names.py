@@ -38,15 +38,18 @@ FUNNEL_METRICS: Final = frozenset(
         "funnel_retention_dropped_events_total",
         "funnel_retention_time_seconds",
         "funnel_retention_size_bytes",
+        "funnel_retention_drop_exclusive_seconds",
         # The collectors' filters of seen users (the repeat-user probe).
         "funnel_collector_user_filter_bytes",
         "funnel_collector_repeat_probe_events_total",
     }
 )
+# Gauges of seconds; every other `_seconds` metric is a histogram.
+_SECONDS_GAUGES: Final = frozenset(
+    {"funnel_retention_oldest_event_seconds", "funnel_retention_time_seconds"}
+)
 HISTOGRAMS: Final = frozenset(
-    name
-    for name in FUNNEL_METRICS
-    if name.endswith("_seconds") and not name.startswith("funnel_retention_")
+    name for name in FUNNEL_METRICS if name.endswith("_seconds") and name not in _SECONDS_GAUGES
 )
 
 # Prometheus's own.

@@ -21,7 +21,7 @@ from typing import Final, Literal, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from funnel.db import Footprint, RetentionPolicy, SeenUsers
+from funnel.db import Dropped, Footprint, RetentionPolicy, SeenUsers
 from funnel.jetstream import ConsumerStatus, Delivery, StreamStatus
 
 FailureReason = Literal["invalid", "unstorable", "undecodable", "undeliverable"]
@@ -154,6 +154,13 @@ class CollectorMetrics:
             "count them).",
             registry=registry,
         )
+        self._drop_exclusive = Histogram(
+            "funnel_retention_drop_exclusive_seconds",
+            "How long each partition drop this replica made had `events` to itself: every "
+            "writer waits that long.",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
+            registry=registry,
+        )
         self._retention_time = Gauge(
             "funnel_retention_time_seconds",
             "EVENTS_RETENTION_TIME in force.",
@@ -211,6 +218,10 @@ class CollectorMetrics:
     def retention_policy(self, policy: RetentionPolicy) -> None:
         self._retention_time.set(policy.time.total_seconds())
         self._retention_size.set(policy.size or 0)
+
+    def partitions_dropped(self, dropped: Sequence[Dropped]) -> None:
+        for partition in dropped:
+            self._drop_exclusive.observe(partition.exclusive_seconds)
 
     def footprint(self, held: Footprint) -> None:
         """Record what PostgreSQL holds; the dropped count is the database's own total."""

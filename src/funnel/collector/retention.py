@@ -47,12 +47,13 @@ class RetentionState:
 async def _round(pool: asyncpg.Pool, state: RetentionState, metrics: CollectorMetrics) -> None:
     try:
         async with pool.acquire() as conn:
-            await maintain(conn, state.policy, datetime.now(UTC))
+            dropped = await maintain(conn, state.policy, datetime.now(UTC))
             state.held = await footprint(conn)
     except DatabaseError as exc:
         # Readiness reports the outage; the next round tries again.
         _log.warning("retention_round_failed", error=str(exc))
         return
+    metrics.partitions_dropped(dropped)
     metrics.footprint(state.held)
 
 

@@ -11,7 +11,7 @@ from funnel.db.errors import (
 from funnel.db.ingest import store_events
 from funnel.db.partitions import Partitions
 from funnel.db.pool import connect_pool
-from funnel.db.retention import Footprint, RetentionPolicy, footprint, maintain
+from funnel.db.retention import Dropped, Footprint, RetentionPolicy, footprint, maintain
 from funnel.db.rows import (
     COLUMNS,
     NUL_ESCAPE,
@@ -34,6 +34,7 @@ __all__ = [
     "DataRefusedError",
     "DatabaseError",
     "DatabaseUnavailableError",
+    "Dropped",
     "EventRow",
     "Footprint",
     "Partitions",

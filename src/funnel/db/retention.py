@@ -20,6 +20,7 @@ retained rows, may run ahead meanwhile. The summaries themselves keep counting t
 events.
 """
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -67,11 +68,13 @@ class _Held:
 
 @dataclass(frozen=True, slots=True)
 class Dropped:
-    """A partition retention dropped, and why (`time` or `size`)."""
+    """A partition retention dropped, why (`time` or `size`), and for how long the drop had
+    `events` to itself (every writer waits meanwhile)."""
 
     name: str
     events: int
     reason: str
+    exclusive_seconds: float = 0.0
 
 
 _HELD: Final = """
@@ -119,11 +122,17 @@ async def _drop_expired(
     chosen = _choose(held, policy, now)
     dropped = []
     for partition, reason in chosen:
-        events = await _drop(conn, partition, reason, now - policy.time)
-        if events is None:
+        gone = await _drop(conn, partition, reason, now - policy.time)
+        if gone is None:
             continue  # the next round looks again
-        dropped.append(Dropped(partition.name, events, reason))
-        _log.info("partition_dropped", partition=partition.name, count=events, reason=reason)
+        dropped.append(gone)
+        _log.info(
+            "partition_dropped",
+            partition=gone.name,
+            count=gone.events,
+            reason=reason,
+            exclusive_seconds=round(gone.exclusive_seconds, 3),
+        )
     return dropped
 
 
@@ -153,7 +162,7 @@ def _choose(
 
 async def _drop(
     conn: asyncpg.Connection, partition: _Held, reason: str, keep_after: datetime
-) -> int | None:
+) -> Dropped | None:
     """Drop one partition and settle what it leaves behind; None when it was not dropped
     (a lock was not had, or, dropped for `time`, an event arrived after `keep_after`).
 
@@ -183,6 +192,7 @@ async def _drop(
                 f'LOCK TABLE events, raw_batches, "{partition.name}", "{batches}"'
                 " IN ACCESS EXCLUSIVE MODE"
             )
+            exclusive_from = time.perf_counter()
             await conn.execute(
                 "DELETE FROM repeat_events WHERE occurred_at >= $1 AND occurred_at < $2",
                 partition.start,
@@ -202,7 +212,7 @@ async def _drop(
         # waited for the writer's hold on `events`; one of the two gives way.
         _log.info("partition_drop_postponed", partition=partition.name, error="deadlock")
         return None
-    return events
+    return Dropped(partition.name, events, reason, time.perf_counter() - exclusive_from)
 
 
 # The summary tables holding rows of each grain, by their `grain` column.
