@@ -35,6 +35,21 @@ def test_a_filter_holds_every_user_added_as_it_grows() -> None:
     assert len(might_hold([], added)) == 0
 
 
+def test_a_filter_sized_for_its_users_takes_two_bytes_a_user() -> None:
+    """A layer is as many words as its expected users need, not rounded up to a power of
+    two, and still holds each of them with ~0.8% false positives."""
+    rng = np.random.default_rng(7)
+    expected = 600_001  # 150,001 words; rounded up to a power of two, 262,144
+    added = rng.integers(-(2**63), 2**63 - 1, size=expected, dtype=np.int64)
+    user_filter = UserFilter(expected=expected)
+    user_filter.add(added)
+    assert len(user_filter.layers) == 1
+    assert user_filter.nbytes == 8 * 150_001
+    assert np.array_equal(might_hold([user_filter], added), added)
+    others = rng.integers(-(2**63), 2**63 - 1, size=200_000, dtype=np.int64)
+    assert 0.004 < len(might_hold([user_filter], others)) / len(others) < 0.012
+
+
 def test_log_rows_read_back_as_postgresql_wrote_them() -> None:
     """`int8send`'s big-endian bytes, negative hashes included."""
     packed = (-5).to_bytes(8, "big", signed=True) + (2**62).to_bytes(8, "big", signed=True)

@@ -118,12 +118,13 @@ class SeenUsers:
                 continue
             rows = await conn.fetch(_ALL_OF, partition.name, partition.source)
             hashes = np.concatenate([NO_HASHES, *(hashes_of(row["hashes"]) for row in rows)])
-            # Sized like the largest partition of the source held: most are alike.
+            # A partition past is complete; one still filling will likely hold as many as
+            # the largest of the source held (`near` comes oldest first): most are alike.
             largest = max(
                 (h.filter.count for (_, s), h in self._held.items() if s == partition.source),
                 default=0,
             )
-            made = UserFilter(expected=max(2 * len(hashes), largest))
+            made = UserFilter(expected=max(len(hashes), largest))
             made.add(hashes, self._room())
             self._held[key] = _Held(made, now)
         self._forget_unused(now)
