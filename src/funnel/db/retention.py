@@ -74,7 +74,7 @@ class Dropped:
     name: str
     events: int
     reason: str
-    exclusive_seconds: float = 0.0
+    exclusive_seconds: float
 
 
 _HELD: Final = """
@@ -130,7 +130,7 @@ async def _drop_expired(
             "partition_dropped",
             partition=gone.name,
             count=gone.events,
-            reason=reason,
+            reason=gone.reason,
             exclusive_seconds=round(gone.exclusive_seconds, 3),
         )
     return dropped
