@@ -9,6 +9,7 @@ only from constants and grain names, every value is a bound parameter.
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Final
 
 import asyncpg
@@ -183,6 +184,13 @@ async def campaign_candidates(
         " ORDER BY t.revenue DESC, t.campaign_id"
     )
     return list(await conn.fetch(sql, start, end, list(sources), offset, limit))
+
+
+async def campaigns_reaching(conn: asyncpg.Connection, revenue: Decimal) -> int:
+    """How many campaigns have an all-time revenue (`campaign_totals`) of `revenue` or more."""
+    sql = "SELECT count(*) FROM campaign_totals WHERE revenue >= $1"
+    reaching: int = await conn.fetchval(sql, revenue)
+    return reaching
 
 
 async def count_audience(
