@@ -42,10 +42,14 @@ class Publication:
         Raises `PublishError` naming how many were not (the others are stored), after every
         publish has ended; cancelling the wait cancels the publishes still running.
         """
+        # Handed over, not kept: a failed task's traceback holds `_publish`'s frame, whose
+        # `self` would hold the task again, a cycle only a rare full collection frees.
+        tasks, self._tasks = self._tasks, []
         try:
-            results = await asyncio.gather(*self._tasks, return_exceptions=True)
+            results = await asyncio.gather(*tasks, return_exceptions=True)
         except BaseException:
-            self.cancel()
+            for task in tasks:
+                task.cancel()
             raise
         stored = failed = 0
         full = False
@@ -74,7 +78,8 @@ class Publication:
 
     def cancel(self) -> None:
         """Stop the publishes still running (the request is being abandoned)."""
-        for task in self._tasks:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
 
     async def _publish(self, message: OutboundMessage) -> int:

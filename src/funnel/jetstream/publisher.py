@@ -7,7 +7,6 @@ bounds the messages in flight across all concurrent callers.
 """
 
 import asyncio
-import functools
 from collections.abc import Iterable
 from typing import Final
 
@@ -49,7 +48,8 @@ def _is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, RequestTimeoutError | NoRespondersError | NotConnectedError)
 
 
-def _log_retry(message: OutboundMessage, state: RetryCallState) -> None:
+def _log_retry(state: RetryCallState) -> None:
+    message: OutboundMessage = state.args[0]
     error = state.outcome.exception() if state.outcome is not None else None
     _log.warning(
         "publish_retry",
@@ -140,13 +140,17 @@ class Publisher:
             retry=retry_if_exception(_is_retryable),
             stop=stop_after_attempt(self._attempts),
             wait=wait_exponential(multiplier=_RETRY_PAUSE, max=_RETRY_PAUSE_MAX),
-            before_sleep=functools.partial(_log_retry, message),
+            # Not a partial over the message: tenacity's retrying object is a reference
+            # cycle, and whatever it holds waits for the cyclic collector.
+            before_sleep=_log_retry,
             reraise=True,
         )
         try:
             await retrying(self._publish_once, message)
         except JetStreamError as exc:
-            return exc
+            # A value from here on, kept without the frames it was raised through: they
+            # hold the payload, and in reference cycles they waited for a full collection.
+            return exc.with_traceback(None)
         return None
 
     async def _publish_once(self, message: OutboundMessage) -> None:
