@@ -42,15 +42,11 @@ class Publication:
         Raises `PublishError` naming how many were not (the others are stored), after every
         publish has ended; cancelling the wait cancels the publishes still running.
         """
-        # Handed over, not kept: a failed task's traceback holds `_publish`'s frame, whose
-        # `self` would hold the task again, a cycle only a rare full collection frees.
-        tasks, self._tasks = self._tasks, []
         try:
-            results = await asyncio.gather(*tasks, return_exceptions=True)
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            raise
+            results = await asyncio.gather(*self._tasks, return_exceptions=True)
+        finally:
+            # Cancels what still runs (nothing, once gathered) and lets the tasks go.
+            self.cancel()
         stored = failed = 0
         full = False
         first_error: JetStreamError | None = None
@@ -77,7 +73,9 @@ class Publication:
             )
 
     def cancel(self) -> None:
-        """Stop the publishes still running (the request is being abandoned)."""
+        """Stop the publishes still running (the request is being abandoned) and let them go:
+        a failed task's traceback holds `_publish`'s frame, whose `self` would hold the task
+        again, a cycle only a rare full collection frees."""
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
