@@ -8,6 +8,7 @@ itself die, so no service outlives its runner holding a port.
 import asyncio
 import contextlib
 import ctypes
+import os
 import signal
 import subprocess
 import sys
@@ -45,6 +46,15 @@ async def _exit_status(process: asyncio.subprocess.Process) -> int:
         if (code := process.returncode) is not None:
             return code
         await asyncio.sleep(_EXIT_POLL_SECONDS)
+
+
+def _signal(process: asyncio.subprocess.Process, sig: int) -> None:
+    """Send `sig` unless the child is known to have exited. Not `Process.send_signal`: it
+    first polls the child with `waitpid`, so a child that has just exited is reaped behind
+    asyncio's child watcher, which then reports its exit status as 255."""
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, sig)
 
 
 def describe_exit(returncode: int | None) -> str:
@@ -167,9 +177,8 @@ class ServiceProcess:
             await restarts(self._run_if_wanted)
         finally:
             # Only when supervision itself is cancelled is a child still running here.
-            if self._process is not None and self._process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    self._process.kill()
+            if self._process is not None:
+                _signal(self._process, signal.SIGKILL)
             self._state = ProcessState.STOPPED
 
     async def _run_if_wanted(self) -> float:
@@ -249,14 +258,12 @@ class ServiceProcess:
     ) -> None:
         self._state = ProcessState.STOPPING
         self.killed = False
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGTERM)
+        _signal(process, signal.SIGTERM)
         await asyncio.wait({ended}, timeout=self._stop_timeout)
         if not ended.done():
             _log.warning("service_killed", service=self.name, after_s=self._stop_timeout)
             self.killed = True
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
+            _signal(process, signal.SIGKILL)
 
     async def _pump(self, stream: asyncio.StreamReader) -> None:
         while True:
