@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
+import orjson
 
 from funnel.local import free_port
 
@@ -83,3 +84,15 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
     except TimeoutError:
         process.kill()
         await process.wait()
+
+
+def logged_errors(log_dir: Path, name: str) -> str:
+    """The error records of `<log_dir>/<name>.log` (JSON lines), for an assertion's message:
+    the log is gone with the test's temporary directory on CI."""
+    errors = []
+    for line in (log_dir / f"{name}.log").read_bytes().splitlines():
+        with contextlib.suppress(orjson.JSONDecodeError):
+            record = orjson.loads(line)
+            if isinstance(record, dict) and record.get("level") == "error":
+                errors.append(line.decode(errors="replace"))
+    return "\n".join(errors) or f"no errors logged by {name}"

@@ -111,6 +111,10 @@ def translate(exc: BaseException, action: str) -> JetStreamError:
         | ConnectionError,
     ):
         return NotConnectedError(f"{action}: not connected to NATS ({_describe(exc)})")
+    if isinstance(exc, RuntimeError):
+        # nats-py flushes inline when its flusher has died with the connection, before it
+        # notices the loss; uvloop refuses a write to the closed transport with RuntimeError.
+        return NotConnectedError(f"{action}: the connection to NATS was lost ({_describe(exc)})")
     return JetStreamError(f"{action}: {_describe(exc)}")
 
 
@@ -150,5 +154,5 @@ def translated(action: str) -> Iterator[None]:
         yield
     except JetStreamError:
         raise
-    except (TimeoutError, nats.errors.Error, ConnectionError) as exc:
+    except (TimeoutError, nats.errors.Error, ConnectionError, RuntimeError) as exc:
         raise translate(exc, action) from exc
