@@ -222,17 +222,34 @@ class _Usage:
     peak_bytes: int = 0
 
     def sample(
-        self, processes: list[psutil.Process], proportional: bool, memory_too: bool = True
+        self,
+        processes: list[psutil.Process],
+        proportional: bool,
+        memory_too: bool = True,
+        tree: bool = False,
     ) -> None:
         """CPU so far, and memory unless not `memory_too` (a server's proportional memory
-        reads every process's page map: ~3 ms of CPU a process)."""
+        reads every process's page map: ~3 ms of CPU a process).
+
+        With `tree`, `processes` is a server's parent and its children, counted as one: the
+        parent's CPU, its exited children's (reaped) and its live children's whole lives.
+        Counted per process from its first sample, PostgreSQL's autovacuum workers, forked
+        and gone within seconds, would lose what they spent before they were first seen.
+        """
         memory = 0
+        if tree and processes:
+            with contextlib.suppress(psutil.Error):
+                root, children = processes[0], processes[1:]
+                used = _tree_cpu(root, children)
+                self.cpu_start.setdefault(root.pid, used)
+                self.cpu_last[root.pid] = used
         for process in processes:
             with contextlib.suppress(psutil.Error):
-                times = process.cpu_times()
-                used = times.user + times.system
-                self.cpu_start.setdefault(process.pid, used)
-                self.cpu_last[process.pid] = used
+                if not tree:
+                    times = process.cpu_times()
+                    used = times.user + times.system
+                    self.cpu_start.setdefault(process.pid, used)
+                    self.cpu_last[process.pid] = used
                 if not memory_too:
                     continue
                 if proportional:
@@ -244,6 +261,19 @@ class _Usage:
     @property
     def cpu_seconds(self) -> float:
         return sum(last - self.cpu_start[pid] for pid, last in self.cpu_last.items())
+
+
+def _tree_cpu(root: psutil.Process, children: list[psutil.Process]) -> float:
+    """CPU seconds `root` and every child it ever had have spent: a child that exits moves
+    its time into the root's children times once reaped (PostgreSQL's postmaster reaps at
+    once)."""
+    times = root.cpu_times()
+    used = times.user + times.system + times.children_user + times.children_system
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child_times = child.cpu_times()
+            used += child_times.user + child_times.system
+    return used
 
 
 def _machine_busy() -> float:
@@ -274,7 +304,9 @@ async def _watch_usage(
     while not stop.is_set():
         for name, target in watched.items():
             processes = target() if callable(target) else [target]
-            usage.setdefault(name, _Usage()).sample(processes, proportional=callable(target))
+            usage.setdefault(name, _Usage()).sample(
+                processes, proportional=callable(target), tree=name == "postgres"
+            )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), _SAMPLE_SECONDS)
 

@@ -282,7 +282,9 @@ async def _watch(
         memory_too = tick % _MEMORY_EVERY == 0
         for role, processes in (_processes(root, data_dir) | {"driver": [_DRIVER]}).items():
             postgres = role == "postgres"
-            total.setdefault(role, _Usage()).sample(processes, postgres, memory_too=False)
+            total.setdefault(role, _Usage()).sample(
+                processes, postgres, memory_too=False, tree=postgres
+            )
             if memory_too:
                 peaks.setdefault(role, _Usage()).sample(processes, proportional=postgres)
         postgres_cpu = total["postgres"].cpu_seconds if "postgres" in total else 0.0
