@@ -236,22 +236,15 @@ class _Usage:
         Counted per process from its first sample, PostgreSQL's autovacuum workers, forked
         and gone within seconds, would lose what they spent before they were first seen.
         """
+        readings = _tree_cpu(processes) if tree else _own_cpu(processes)
+        for pid, used in readings.items():
+            self.cpu_start.setdefault(pid, used)
+            self.cpu_last[pid] = used
+        if not memory_too:
+            return
         memory = 0
-        if tree and processes:
-            with contextlib.suppress(psutil.Error):
-                root, children = processes[0], processes[1:]
-                used = _tree_cpu(root, children)
-                self.cpu_start.setdefault(root.pid, used)
-                self.cpu_last[root.pid] = used
         for process in processes:
             with contextlib.suppress(psutil.Error):
-                if not tree:
-                    times = process.cpu_times()
-                    used = times.user + times.system
-                    self.cpu_start.setdefault(process.pid, used)
-                    self.cpu_last[process.pid] = used
-                if not memory_too:
-                    continue
                 if proportional:
                     memory += process.memory_full_info().pss
                 else:
@@ -263,17 +256,34 @@ class _Usage:
         return sum(last - self.cpu_start[pid] for pid, last in self.cpu_last.items())
 
 
-def _tree_cpu(root: psutil.Process, children: list[psutil.Process]) -> float:
-    """CPU seconds `root` and every child it ever had have spent: a child that exits moves
-    its time into the root's children times once reaped (PostgreSQL's postmaster reaps at
-    once)."""
-    times = root.cpu_times()
+def _own_cpu(processes: list[psutil.Process]) -> dict[int, float]:
+    """CPU seconds each process has spent so far, by pid; one gone meanwhile is left out."""
+    readings: dict[int, float] = {}
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            readings[process.pid] = times.user + times.system
+    return readings
+
+
+def _tree_cpu(processes: list[psutil.Process]) -> dict[int, float]:
+    """CPU seconds the root (`processes[0]`, the rest its children) and every child it ever
+    had have spent so far, as one reading under the root's pid: a child that exits moves its
+    time into the root's children times once reaped (PostgreSQL's postmaster reaps at once).
+    """
+    if not processes:
+        return {}
+    root, children = processes[0], processes[1:]
+    try:
+        times = root.cpu_times()
+    except psutil.Error:
+        return {}
     used = times.user + times.system + times.children_user + times.children_system
     for child in children:
         with contextlib.suppress(psutil.Error):
             child_times = child.cpu_times()
             used += child_times.user + child_times.system
-    return used
+    return {root.pid: used}
 
 
 def _machine_busy() -> float:
