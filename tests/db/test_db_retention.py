@@ -48,6 +48,25 @@ async def test_partitions_are_made_ahead_of_the_present(conn: asyncpg.Connection
         assert any(p.holds(moment) for p in partitions)
 
 
+async def test_inserts_alone_never_trigger_a_vacuum_of_raw_partitions(
+    conn: asyncpg.Connection,
+) -> None:
+    """Partitions are only inserted into, then dropped: autovacuum is told not to vacuum them
+    (nor their TOAST) for inserts, and still analyzes them."""
+    now = datetime.now(UTC)
+    made = await create_partitions(conn, [now], _MINUTE)
+    names = [made[0].name, made[0].name.replace("events_", "batches_")]
+    rows = await conn.fetch(
+        "SELECT c.relname, c.reloptions, t.reloptions AS toast FROM pg_class AS c"
+        " JOIN pg_class AS t ON t.oid = c.reltoastrelid WHERE c.relname = ANY($1::text[])",
+        names,
+    )
+    assert sorted(row["relname"] for row in rows) == sorted(names)
+    for row in rows:
+        assert row["reloptions"] == ["autovacuum_vacuum_insert_threshold=-1"]
+        assert row["toast"] == ["autovacuum_vacuum_insert_threshold=-1"]
+
+
 async def test_expired_partitions_go_and_stay_counted_in_every_report(
     conn: asyncpg.Connection, database_url: str
 ) -> None:
