@@ -9,10 +9,11 @@ from typing import Any
 import asyncpg
 
 from funnel.db import run_migrations, store_events
-from funnel.db.partitions import create_partitions, list_partitions
-from funnel.db.retention import RetentionPolicy, footprint, maintain
+from funnel.db.partitions import batches_of, create_partitions, list_partitions
+from funnel.db.retention import RetentionPolicy, footprint, maintain, retired_name
 from funnel.publisher.generator import format_timestamp
 from tests.db.db_samples import facebook_event, rows_of, tiktok_event
+from tests.db.downgrade import downgrade
 from tests.reporter.conftest import running_reporter
 
 _MINUTE = timedelta(minutes=1)
@@ -242,34 +243,57 @@ async def test_a_dropped_partitions_campaigns_leave_the_totals(
     assert [d.events for d in dropped if d.events] == [3]
     assert all(0 < d.exclusive_seconds < 10 for d in dropped)
     assert await _campaign_totals(conn) == {"camp-both": ("1.25", 1)}
-    assert await conn.fetchval("SELECT count(*) FROM campaign_debits") == 0
+    assert await conn.fetchval("SELECT count(*) FROM retired_partitions") == 0
+    assert await _tables_named(conn, "^retired_[0-9]") == []
 
 
-async def test_debits_left_behind_are_settled_beside_a_writer(database_url: str) -> None:
-    """Debits of two partitions that a round has not settled yet (a crash after the drop)
-    are settled by the next round, while a writer adds to one of their campaigns: each is
-    subtracted once, the emptied campaigns are deleted, the writer's purchases stay."""
+async def _tables_named(conn: asyncpg.Connection, regex: str) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname ~ $1 ORDER BY 1",
+        regex,
+    )
+    return [row["relname"] for row in rows]
+
+
+async def _retire_by_hand(conn: asyncpg.Connection, partition: str) -> None:
+    """Leave `partition` as a drop leaves it before its campaigns are settled: detached,
+    renamed and named in `retired_partitions` (a crash between the two transactions)."""
+    retired = retired_name(partition)
+    await conn.execute(
+        f'ALTER TABLE events DETACH PARTITION "{partition}";'
+        f' ALTER TABLE "{partition}" RENAME TO "{retired}";'
+        f' DROP TABLE "{batches_of(partition)}";'
+        f" INSERT INTO retired_partitions (name) VALUES ('{retired}');"
+        f" DELETE FROM raw_arrivals WHERE partition = '{partition}';"
+        f" DELETE FROM raw_partitions WHERE name = '{partition}'"
+    )
+
+
+async def test_partitions_retired_but_not_settled_are_settled_beside_a_writer(
+    database_url: str,
+) -> None:
+    """Two partitions detached but not settled yet (a crash after the drop) are settled by
+    the next round, while a writer adds to one of their campaigns and a late event makes the
+    range of one of them again: each is subtracted once, the emptied campaigns are deleted,
+    the writer's purchases stay, and the retired tables go."""
     await run_migrations(database_url)
     connections = [await asyncpg.connect(database_url) for _ in range(3)]
     setup, writer = connections[0], connections[2]
+    now = datetime.now(UTC)
+    old = [now - 30 * _MINUTE, now - 20 * _MINUTE]
     campaigns = [f"camp-{k:03}" for k in range(200)] + ["camp-ab12c"]
     try:
-        # Every campaign bought three times, for 9.00; two partitions owe it 3.00 and one
-        # purchase each, and even campaigns also a third purchase (a third partition).
-        await setup.execute(
-            "INSERT INTO campaign_totals (campaign_id, revenue, transactions)"
-            " SELECT unnest($1::text[]), 9.00, 3",
-            campaigns,
-        )
-        await setup.execute(
-            "INSERT INTO campaign_debits (partition, campaign_id, revenue, transactions)"
-            " SELECT p, c, 3.00, 1 FROM unnest(ARRAY['events_a', 'events_b']) AS p,"
-            " unnest($1::text[]) AS c"
-            " UNION ALL SELECT 'events_c', c, 3.00, 1 FROM unnest($2::text[]) AS c",
-            campaigns,
-            campaigns[::2],
-        )
-        now = datetime.now(UTC)
+        # Every campaign bought once in each old partition, for 3.00; odd ones once more now.
+        for moment in old:
+            await _store(setup, [_purchase(c, "3.00", moment) for c in campaigns])
+        await _store(setup, [_purchase(c, "3.00", now) for c in campaigns[1::2]])
+        for partition in await list_partitions(setup):
+            if partition.holds(old[0]) or partition.holds(old[1]):
+                await _retire_by_hand(setup, partition.name)
+        assert len(await _tables_named(setup, "^retired_[0-9]")) == 2
+
+        # A late event for a retired partition's range makes that partition again.
+        assert await _store(setup, [_purchase("camp-late", "7.00", old[0])]) == 1
         purchases = [_purchase("camp-ab12c", "1.00", now) for _ in range(20)]
 
         async def write() -> int:
@@ -280,16 +304,61 @@ async def test_debits_left_behind_are_settled_beside_a_writer(database_url: str)
         rounds = [maintain(connection, _policy(), now) for connection in connections[:2]]
         *dropped, written = await asyncio.gather(*rounds, write())
         totals = await _campaign_totals(setup)
-        left = await setup.fetchval("SELECT count(*) FROM campaign_debits")
+        left = await setup.fetchval("SELECT count(*) FROM retired_partitions")
+        retired = await _tables_named(setup, "^retired_[0-9]")
     finally:
         for connection in connections:
             await connection.close()
     assert dropped == [[], []]
     assert written == 20
-    assert left == 0
+    assert (left, retired) == (0, [])
     # camp-ab12c (the last, even at index 200) is emptied and bought 20 times since.
     expected = {c: ("3.00", 1) for k, c in enumerate(campaigns) if k % 2 == 1}
-    assert totals == {**expected, "camp-ab12c": ("20.00", 20)}
+    assert totals == {**expected, "camp-ab12c": ("20.00", 20), "camp-late": ("7.00", 1)}
+
+
+async def test_debits_an_older_release_left_are_settled_on_upgrade(database_url: str) -> None:
+    """Debits recorded by a drop before `0014` (which retires partitions instead) leave
+    `campaign_totals` when the schema is upgraded: each subtracted once, emptied campaigns
+    deleted."""
+    await run_migrations(database_url, revision="0013_campaign_debits")
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "INSERT INTO campaign_totals (campaign_id, revenue, transactions)"
+            " VALUES ('camp-gone', 6.00, 2), ('camp-kept', 9.00, 3), ('camp-new', 1.00, 1)"
+        )
+        await conn.execute(
+            "INSERT INTO campaign_debits (partition, campaign_id, revenue, transactions) VALUES"
+            " ('events_a', 'camp-gone', 3.00, 1), ('events_b', 'camp-gone', 3.00, 1),"
+            " ('events_a', 'camp-kept', 3.00, 1)"
+        )
+        await run_migrations(database_url)
+        totals = await _campaign_totals(conn)
+        debits = await conn.fetchval("SELECT to_regclass('campaign_debits')")
+    finally:
+        await conn.close()
+    assert totals == {"camp-kept": ("6.00", 2), "camp-new": ("1.00", 1)}
+    assert debits is None
+
+
+async def test_retired_partitions_are_settled_on_downgrade(
+    conn: asyncpg.Connection, database_url: str
+) -> None:
+    """Down to `0013`, a partition retired but not settled leaves `campaign_totals` and goes,
+    and `campaign_debits` is back, empty."""
+    now = datetime.now(UTC)
+    await _store(conn, [_purchase("camp-gone", "4.00", now - 30 * _MINUTE)])
+    await _store(conn, [_purchase("camp-kept", "2.00", now - 30 * _MINUTE)])
+    await _store(conn, [_purchase("camp-kept", "5.00", now)])
+    [old] = [p for p in await list_partitions(conn) if p.holds(now - 30 * _MINUTE)]
+    await _retire_by_hand(conn, old.name)
+
+    await downgrade(database_url, "0013_campaign_debits")
+
+    assert await _campaign_totals(conn) == {"camp-kept": ("5.00", 1)}
+    assert await _tables_named(conn, "^retired_") == []
+    assert await conn.fetchval("SELECT count(*) FROM campaign_debits") == 0
 
 
 async def test_old_fine_summary_rows_expire_and_reports_answer_at_the_next_grain(

@@ -1,20 +1,13 @@
 """The summaries ingest keeps equal the ones recomputed from `events`, even when concurrent."""
 
 import asyncio
-from pathlib import Path
 
 import asyncpg
-from alembic import command
-from alembic.config import Config
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
-import funnel.db
 from funnel.db import event_key, run_migrations
 from funnel.db.ingest import store_events
 from funnel.db.summaries import rebuild_summaries
-from funnel.settings import to_sqlalchemy_url
+from tests.db.downgrade import downgrade
 from tests.reporter.conftest import Loaded, load, running_reporter
 from tests.reporter.report_dataset import Window, expected_demographics, generate
 
@@ -99,22 +92,6 @@ async def test_reload_is_idempotent(database_url: str) -> None:
         await conn.close()
 
 
-async def _downgrade(database_url: str, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(Path(funnel.db.__file__).with_name("migrations")))
-
-    def downgrade(connection: Connection) -> None:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-
-    engine = create_async_engine(to_sqlalchemy_url(database_url), poolclass=NullPool)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(downgrade)
-    finally:
-        await engine.dispose()
-
-
 async def test_follower_fine_bins_migrate_down_and_up(database_url: str) -> None:
     """Down from `0011`, each bin's events are follower facts again; up, the fine counts
     rebuilt from the events equal those ingest kept."""
@@ -123,7 +100,7 @@ async def test_follower_fine_bins_migrate_down_and_up(database_url: str) -> None
     conn = await asyncpg.connect(database_url)
     try:
         kept = await conn.fetch("SELECT * FROM follower_counts ORDER BY grain, bucket, bin")
-        await _downgrade(database_url, "0010_lean_rows")
+        await downgrade(database_url, "0010_lean_rows")
         facts = await conn.fetch(
             "SELECT grain, bucket, source, value::bigint AS bin, events FROM audience_counts"
             " WHERE dimension = 'followers' ORDER BY grain, bucket, bin"

@@ -11,13 +11,14 @@ take turns on the partition lock, and a replica that finds it taken skips its ro
 - **Size.** While the partitions together take more than the size bound, the one with the
   oldest latest arrival is dropped, never the one holding the present.
 
-Before a partition goes, what the summaries cannot give back is settled in the same
-transaction: its events leave `repeat_events`, and its range and row count join `raw_gaps`.
-Its campaigns' revenue is recorded in `campaign_debits` and leaves `campaign_totals` in a
-transaction of its own after the drop: subtracting it while `events` is held stopped every
-writer for seconds, and `campaign_totals`, an upper bound of each campaign's revenue over
-retained rows, may run ahead meanwhile. The summaries themselves keep counting the dropped
-events.
+A partition goes in two steps. The drop detaches it from `events` (reports and writers no
+longer see it) and settles, in the same transaction, what the summaries cannot give back:
+its events leave `repeat_events`, its range and row count join `raw_gaps`, and its name
+joins `retired_partitions`. Then, in a transaction of its own, its campaigns' revenue leaves
+`campaign_totals` and the table is dropped: subtracting it while `events` is held stopped
+every writer for seconds, and `campaign_totals`, an upper bound of each campaign's revenue
+over retained rows, may run ahead meanwhile. The summaries themselves keep counting the
+dropped events.
 """
 
 import time
@@ -109,10 +110,15 @@ async def maintain(
                 _log.warning("partitions_not_made_ahead", error=str(exc))
             await _prune_summaries(conn, policy.summaries, now)
             dropped = await _drop_expired(conn, policy, now)
-            await _settle_campaigns(conn)
+            await _settle_retired(conn)
             return dropped
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
+
+
+def retired_name(partition: str) -> str:
+    """What a partition of `events` is called once detached, until it is dropped."""
+    return "retired_" + partition.removeprefix("events_")
 
 
 async def _drop_expired(
@@ -163,12 +169,12 @@ def _choose(
 async def _drop(
     conn: asyncpg.Connection, partition: _Held, reason: str, keep_after: datetime
 ) -> Dropped | None:
-    """Drop one partition and settle what it leaves behind; None when it was not dropped
-    (a lock was not had, or, dropped for `time`, an event arrived after `keep_after`).
+    """Detach one partition, drop its raw batches and settle what it leaves behind but its
+    campaigns (`_settle_retired`); None when it was not dropped (a lock was not had, or,
+    dropped for `time`, an event arrived after `keep_after`).
 
-    `events` is had to itself only for the end: the partition is read (its campaigns'
-    revenue into `campaign_debits`, a scan of every row) under a lock that stops writes to
-    it alone, while writers go on filling the others.
+    Whether it may go is decided under a lock that stops writes to it alone; `events` is
+    had to itself only for the bookkeeping and the detach, a few milliseconds.
     """
     try:
         async with conn.transaction():
@@ -187,7 +193,6 @@ async def _drop(
             if reason == "time" and arrivals["last"] is not None and arrivals["last"] >= keep_after:
                 return None  # an event arrived since the partition was chosen
             events: int = arrivals["events"]
-            await conn.execute(_OWE_CAMPAIGNS.format(partition=partition.name), partition.name)
             await conn.execute(
                 f'LOCK TABLE events, raw_batches, "{partition.name}", "{batches}"'
                 " IN ACCESS EXCLUSIVE MODE"
@@ -203,7 +208,13 @@ async def _drop(
             await conn.execute("DELETE FROM raw_arrivals WHERE partition = $1", partition.name)
             await conn.execute("DELETE FROM user_hashes WHERE partition = $1", partition.name)
             await conn.execute("DELETE FROM raw_partitions WHERE name = $1", partition.name)
-            await conn.execute(f'DROP TABLE "{partition.name}", "{batches}"')
+            # Renamed, so that a late event for its range can make the partition again.
+            retired = retired_name(partition.name)
+            await conn.execute(
+                f'ALTER TABLE events DETACH PARTITION "{partition.name}";'
+                f' ALTER TABLE "{partition.name}" RENAME TO "{retired}"; DROP TABLE "{batches}"'
+            )
+            await conn.execute("INSERT INTO retired_partitions (name) VALUES ($1)", retired)
     except asyncpg.LockNotAvailableError:
         _log.info("partition_drop_postponed", partition=partition.name)
         return None
@@ -248,45 +259,37 @@ async def _prune_summaries(
                 )
 
 
-# The revenue and transactions each campaign loses with the partition, read before
-# `events` is locked.
-_OWE_CAMPAIGNS: Final = f"""
-    INSERT INTO campaign_debits (partition, campaign_id, revenue, transactions)
-    SELECT $1, e.campaign_id, sum(e.purchase_amount), count(*)
-    FROM "{{partition}}" AS e
-    WHERE e.campaign_id IS NOT NULL AND {IS_TRANSACTION}
-    GROUP BY 2
-"""
-
-# What one dropped partition owes, settled in one transaction. Set-based: a chunked
-# settlement cost ten times as much for the round trips and the key lookups of each chunk.
-# Most campaigns have one purchase: deleting the ones a debit empties, rather than updating
-# them and deleting them after, writes each row once; one MERGE joins the debits once (a
-# DELETE and an UPDATE each joining them took 0.9 s for a 2-minute partition, this 0.6 s).
-_SETTLE: Final = (
-    """
+# What a retired partition's campaigns owe `campaign_totals`, subtracted in one pass over
+# the partition's purchases. Set-based: a chunked settlement cost ten times as much for the
+# round trips and the key lookups of each chunk. Most campaigns have one purchase: deleting
+# the ones a debit empties, rather than updating them and deleting them after, writes each
+# row once.
+_SETTLE: Final = f"""
     MERGE INTO campaign_totals AS c
-    USING (SELECT campaign_id, revenue, transactions FROM campaign_debits WHERE partition = $1)
-        AS d
+    USING (
+        SELECT e.campaign_id, sum(e.purchase_amount) AS revenue, count(*) AS transactions
+        FROM "{{partition}}" AS e
+        WHERE e.campaign_id IS NOT NULL AND {IS_TRANSACTION}
+        GROUP BY 1
+    ) AS d
     ON c.campaign_id = d.campaign_id
     WHEN MATCHED AND c.transactions <= d.transactions THEN DELETE
     WHEN MATCHED THEN UPDATE
         SET revenue = c.revenue - d.revenue, transactions = c.transactions - d.transactions
-    """,
-    "DELETE FROM campaign_debits WHERE partition = $1",
-)
+"""
 
 
-async def _settle_campaigns(conn: asyncpg.Connection) -> None:
-    """Subtract what dropped partitions owe from `campaign_totals`, a partition a
-    transaction, deleting campaigns left without transactions. Debits a crash left, or a
-    deadlock with a writer (which takes campaign rows in another order), wait for the next
-    round."""
-    for (partition,) in await conn.fetch("SELECT DISTINCT partition FROM campaign_debits"):
+async def _settle_retired(conn: asyncpg.Connection) -> None:
+    """Subtract each retired partition's campaigns from `campaign_totals` and drop it, a
+    partition a transaction, deleting campaigns left without transactions. A partition a
+    crash left, or a deadlock with a writer (which takes campaign rows in another order),
+    waits for the next round."""
+    for (partition,) in await conn.fetch("SELECT name FROM retired_partitions ORDER BY name"):
         try:
             async with conn.transaction():
-                for statement in _SETTLE:
-                    await conn.execute(statement, partition)
+                await conn.execute(_SETTLE.format(partition=partition))
+                await conn.execute(f'DROP TABLE "{partition}"')
+                await conn.execute("DELETE FROM retired_partitions WHERE name = $1", partition)
         except asyncpg.DeadlockDetectedError:
             _log.info("campaigns_not_settled", partition=partition, error="deadlock")
             return
@@ -332,6 +335,7 @@ async def footprint(conn: asyncpg.Connection) -> Footprint:
               (SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM (
                    SELECT relid FROM pg_partition_tree('events')
                    UNION ALL SELECT relid FROM pg_partition_tree('raw_batches')
+                   UNION ALL SELECT to_regclass(name) FROM retired_partitions
                    UNION ALL SELECT 'user_hashes'::regclass
                  ) AS parts)::bigint AS raw_bytes,
               (SELECT coalesce(sum(pg_total_relation_size(t::regclass)), 0)

@@ -44,7 +44,6 @@ SUMMARY_TABLES: Final = (
     "city_sketches",
     "city_sketch_floors",
     "campaign_totals",
-    "campaign_debits",
     "repeat_events",
 )
 

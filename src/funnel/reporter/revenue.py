@@ -8,7 +8,7 @@ cheaper of two exact paths, chosen from the range's number of campaign transacti
   range through its index, and stop once the 10th best in the range beats the all-time
   revenue of every campaign not yet read (revenue in a range never exceeds all-time).
   "All-time" is over the retained rows, plus a dropped partition's until retention settles
-  its `campaign_debits`: higher, so still a bound.
+  it (`retired_partitions`): higher, so still a bound.
 """
 
 from collections.abc import Sequence
