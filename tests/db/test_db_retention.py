@@ -9,8 +9,13 @@ from typing import Any
 import asyncpg
 
 from funnel.db import run_migrations, store_events
-from funnel.db.partitions import batches_of, create_partitions, list_partitions
-from funnel.db.retention import RetentionPolicy, footprint, maintain, retired_name
+from funnel.db.partitions import (
+    batches_of,
+    create_partitions,
+    list_partitions,
+    retire_partition,
+)
+from funnel.db.retention import RetentionPolicy, footprint, maintain
 from funnel.publisher.generator import format_timestamp
 from tests.db.db_samples import facebook_event, rows_of, tiktok_event
 from tests.db.downgrade import downgrade
@@ -56,7 +61,7 @@ async def test_inserts_alone_never_trigger_a_vacuum_of_raw_partitions(
     (nor their TOAST) for inserts, and still analyzes them."""
     now = datetime.now(UTC)
     made = await create_partitions(conn, [now], _MINUTE)
-    names = [made[0].name, made[0].name.replace("events_", "batches_")]
+    names = [made[0].name, batches_of(made[0].name)]
     rows = await conn.fetch(
         "SELECT c.relname, c.reloptions, t.reloptions AS toast FROM pg_class AS c"
         " JOIN pg_class AS t ON t.oid = c.reltoastrelid WHERE c.relname = ANY($1::text[])",
@@ -258,15 +263,11 @@ async def _tables_named(conn: asyncpg.Connection, regex: str) -> list[str]:
 async def _retire_by_hand(conn: asyncpg.Connection, partition: str) -> None:
     """Leave `partition` as a drop leaves it before its campaigns are settled: detached,
     renamed and named in `retired_partitions` (a crash between the two transactions)."""
-    retired = retired_name(partition)
     await conn.execute(
-        f'ALTER TABLE events DETACH PARTITION "{partition}";'
-        f' ALTER TABLE "{partition}" RENAME TO "{retired}";'
-        f' DROP TABLE "{batches_of(partition)}";'
-        f" INSERT INTO retired_partitions (name) VALUES ('{retired}');"
-        f" DELETE FROM raw_arrivals WHERE partition = '{partition}';"
+        f"DELETE FROM raw_arrivals WHERE partition = '{partition}';"
         f" DELETE FROM raw_partitions WHERE name = '{partition}'"
     )
+    await retire_partition(conn, partition)
 
 
 async def test_partitions_retired_but_not_settled_are_settled_beside_a_writer(

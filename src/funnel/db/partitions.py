@@ -163,6 +163,20 @@ async def _create(conn: asyncpg.Connection, partition: Partition) -> None:
     )
 
 
+async def retire_partition(conn: asyncpg.Connection, partition: str) -> str:
+    """Detach `partition` from `events`, rename it `retired_<start>` (so that a late event for
+    its range can make the partition again), drop its raw batches and name it in
+    `retired_partitions`, where retention settles and drops it; return its new name. Run it
+    holding `events` to itself."""
+    retired = "retired_" + partition.removeprefix("events_")
+    await conn.execute(
+        f'ALTER TABLE events DETACH PARTITION "{partition}";'
+        f' ALTER TABLE "{partition}" RENAME TO "{retired}"; DROP TABLE "{batches_of(partition)}"'
+    )
+    await conn.execute("INSERT INTO retired_partitions (name) VALUES ($1)", retired)
+    return retired
+
+
 class Partitions:
     """A writer's view of the partitions, refreshed when a batch needs one it doesn't know.
 

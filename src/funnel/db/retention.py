@@ -31,7 +31,7 @@ import asyncpg
 import structlog
 
 from funnel.db.errors import DatabaseUnavailableError, translate_errors
-from funnel.db.partitions import LOCK_KEY, batches_of, create_partitions
+from funnel.db.partitions import LOCK_KEY, batches_of, create_partitions, retire_partition
 from funnel.db.summaries import IS_TRANSACTION, SUMMARY_TABLES
 from funnel.reporting import Grain
 
@@ -114,11 +114,6 @@ async def maintain(
             return dropped
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
-
-
-def retired_name(partition: str) -> str:
-    """What a partition of `events` is called once detached, until it is dropped."""
-    return "retired_" + partition.removeprefix("events_")
 
 
 async def _drop_expired(
@@ -208,13 +203,7 @@ async def _drop(
             await conn.execute("DELETE FROM raw_arrivals WHERE partition = $1", partition.name)
             await conn.execute("DELETE FROM user_hashes WHERE partition = $1", partition.name)
             await conn.execute("DELETE FROM raw_partitions WHERE name = $1", partition.name)
-            # Renamed, so that a late event for its range can make the partition again.
-            retired = retired_name(partition.name)
-            await conn.execute(
-                f'ALTER TABLE events DETACH PARTITION "{partition.name}";'
-                f' ALTER TABLE "{partition.name}" RENAME TO "{retired}"; DROP TABLE "{batches}"'
-            )
-            await conn.execute("INSERT INTO retired_partitions (name) VALUES ($1)", retired)
+            await retire_partition(conn, partition.name)
     except asyncpg.LockNotAvailableError:
         _log.info("partition_drop_postponed", partition=partition.name)
         return None
