@@ -17,14 +17,17 @@ still runs on the machine it measures: its CPU is printed with the others'.
 Every `--window` minutes it prints one row: events offered, accepted (202) and stored per
 second; the backlog (how many seconds the stored count trails the accepted one, at most); the
 lag p99 from a webhook's answer until a sampled event of it is queryable; PostgreSQL's CPU per
-stored event; bytes on disk per store at the window's end (raw partitions, summaries, WAL, the
-NATS store, the whole data dir); the slowest answer of each report over everything stored so
-far (asked every half minute, under the load); and each process's peak memory (read every 5 s).
-Then each process's CPU per stored event over the whole run. At the end, once the backlog has
-drained: every accepted event stored (nothing lost), the summaries counting each raw row once
-(raw rows kept + dropped by retention == stored: nothing doubled), and stored beyond accepted
-no more than the events of requests answered 503 (a request refused while the stream filled may
-have had messages stored before the refusal).
+stored event, the WAL bytes and the full-page images (per thousand events) it wrote (those
+rise after each checkpoint), and the gateway's and collectors' CPU per stored event together
+(a control: theirs depends on the machine's speed at the time, not on what is stored); bytes
+on disk per store at the window's end (raw partitions, summaries, WAL, the NATS store, the
+whole data dir); the slowest answer of each report over everything stored so far (asked every
+half minute, under the load); and each process's peak memory (read every 5 s). Then each
+process's CPU per stored event over the whole run. At the end, once the backlog has drained:
+every accepted event stored (nothing lost), the summaries counting each raw row once (raw rows
+kept + dropped by retention == stored: nothing doubled), and stored beyond accepted no more
+than the events of requests answered 503 (a request refused while the stream filled may have
+had messages stored before the refusal).
 """
 
 import argparse
@@ -58,10 +61,19 @@ from funnel.local.ports import is_free
 from funnel.local.postgres_user import server_scratch
 
 _SAMPLES_PER_REQUEST: Final = 5
+_SERVICES: Final = ("gateway", "fb-collector", "ttk-collector")
 _DRIVER: Final = psutil.Process()
 _POLL_SECONDS: Final = 0.2
 _SAMPLE_SECONDS: Final = 1.0
 _MEMORY_EVERY: Final = 5  # samples
+
+
+@dataclass(frozen=True, slots=True)
+class _Wal:
+    """PostgreSQL's WAL written so far: bytes, and full-page images among its records."""
+
+    bytes: int
+    full_pages: int
 
 
 @dataclass(slots=True)
@@ -78,6 +90,12 @@ class _Window:
     lags: list[float] = field(default_factory=list)
     postgres_cpu_start: float = 0.0
     postgres_cpu_end: float = 0.0
+    # the gateway's and the collectors' CPU: a control for PostgreSQL's, since their cost per
+    # event does not depend on what is stored, only on how fast the machine is at the time
+    services_cpu_start: float = 0.0
+    services_cpu_end: float = 0.0
+    wal_start: _Wal = field(default_factory=lambda: _Wal(0, 0))
+    wal_end: _Wal = field(default_factory=lambda: _Wal(0, 0))
     peaks: dict[str, int] = field(default_factory=dict)
     bytes: dict[str, int] = field(default_factory=dict)
     # report -> seconds each whole-history request of it took, under the load
@@ -202,6 +220,14 @@ async def _store_bytes(conn: asyncpg.Connection, data_dir: Path) -> dict[str, in
     }
 
 
+async def _wal(conn: asyncpg.Connection) -> _Wal:
+    # A page's first change after a checkpoint writes the whole page to the WAL: how many of
+    # those a window wrote tells whether checkpoints explain a change in its CPU per event.
+    record = await conn.fetchrow("SELECT wal_bytes::bigint, wal_fpi FROM pg_stat_wal")
+    assert record is not None
+    return _Wal(record["wal_bytes"], record["wal_fpi"])
+
+
 async def _stored(conn: asyncpg.Connection) -> int:
     value = await conn.fetchval(
         "SELECT coalesce(sum(events), 0) FROM event_counts WHERE grain = 'day'"
@@ -272,12 +298,13 @@ async def _watch(
     peaks: dict[str, _Usage] = {}  # memory since the window's start
     current = run.window(time.perf_counter())
     current.stored_start = await _stored(conn)
+    current.wal_start = await _wal(conn)
     for tick in itertools.count():
         if stop.is_set():
             break
         now = time.perf_counter()
         window = run.window(now)
-        stored = await _stored(conn)
+        stored, wal = await _stored(conn), await _wal(conn)
         # Memory less often: reading it costs the machine more than the CPU times do.
         memory_too = tick % _MEMORY_EVERY == 0
         for role, processes in (_processes(root, data_dir) | {"driver": [_DRIVER]}).items():
@@ -288,11 +315,14 @@ async def _watch(
             if memory_too:
                 peaks.setdefault(role, _Usage()).sample(processes, proportional=postgres)
         postgres_cpu = total["postgres"].cpu_seconds if "postgres" in total else 0.0
+        services_cpu = sum(total[role].cpu_seconds for role in _SERVICES if role in total)
         if window is not current:
             current.bytes = await _store_bytes(conn, data_dir)
             window.stored_start, window.postgres_cpu_start = stored, postgres_cpu
+            window.services_cpu_start, window.wal_start = services_cpu, wal
             current, peaks = window, {}
         current.stored_end, current.postgres_cpu_end = stored, postgres_cpu
+        current.services_cpu_end, current.wal_end = services_cpu, wal
         for role, used in peaks.items():
             current.peaks[role] = max(current.peaks.get(role, 0), used.peak_bytes)
         behind = [at for at, total in run.accepted_at if total > stored]
@@ -347,11 +377,17 @@ def _report_maxima(window: _Window) -> str:
     )
 
 
+def _per(amount: float, events: float) -> float:
+    return amount / events if events else float("nan")
+
+
 def _print(run: _Run, args: argparse.Namespace) -> None:
     seconds = run.window_seconds
     head = (
         f"{'minutes':>8} | {'offered/s':>9} | {'accepted/s':>10} | {'stored/s':>8} | "
-        f"{'backlog':>7} | {'lag p99':>7} | {'PG us/ev':>8} | {'raw MB':>7} | {'sum MB':>6} | "
+        f"{'backlog':>7} | {'lag p99':>7} | {'PG us/ev':>8} | {'svc us/ev':>9} | "
+        f"{'WAL B/ev':>8} | {'FPI/kev':>7} | "
+        f"{'raw MB':>7} | {'sum MB':>6} | "
         f"{'WAL MB':>6} | {'NATS MB':>7} | {'dir MB':>7} | reports max s (ev/rev/demo) | peak MB"
     )
     print(head)
@@ -366,7 +402,10 @@ def _print(run: _Run, args: argparse.Namespace) -> None:
             f"{w.offered / seconds:>9,.0f} | {w.accepted / seconds:>10,.0f} | "
             f"{stored / seconds:>8,.0f} | {w.backlog_max:>6.1f}s | "
             f"{_percentile(w.lags, 0.99):>6.2f}s | "
-            f"{cpu * 1e6 / stored if stored else float('nan'):>8.1f} | "
+            f"{_per(cpu * 1e6, stored):>8.1f} | "
+            f"{_per((w.services_cpu_end - w.services_cpu_start) * 1e6, stored):>9.1f} | "
+            f"{_per(w.wal_end.bytes - w.wal_start.bytes, stored):>8.0f} | "
+            f"{_per(w.wal_end.full_pages - w.wal_start.full_pages, stored / 1000):>7.1f} | "
             f"{mb.get('raw', 0):>7,.0f} | {mb.get('summaries', 0):>6,.0f} | "
             f"{mb.get('wal', 0):>6,.0f} | {mb.get('nats', 0):>7,.0f} | "
             f"{mb.get('data dir', 0):>7,.0f} | {_report_maxima(w):<27} | {peaks}"

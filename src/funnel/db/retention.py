@@ -274,6 +274,7 @@ async def _settle_retired(conn: asyncpg.Connection) -> None:
     crash left, or a deadlock with a writer (which takes campaign rows in another order),
     waits for the next round."""
     for (partition,) in await conn.fetch("SELECT name FROM retired_partitions ORDER BY name"):
+        started = time.perf_counter()
         try:
             async with conn.transaction():
                 await conn.execute(_SETTLE.format(partition=partition))
@@ -282,7 +283,11 @@ async def _settle_retired(conn: asyncpg.Connection) -> None:
         except asyncpg.DeadlockDetectedError:
             _log.info("campaigns_not_settled", partition=partition, error="deadlock")
             return
-        _log.info("campaigns_settled", partition=partition)
+        _log.info(
+            "campaigns_settled",
+            partition=partition,
+            seconds=round(time.perf_counter() - started, 3),
+        )
 
 
 async def _record_gap(
