@@ -61,7 +61,7 @@ from funnel.local.ports import is_free
 from funnel.local.postgres_user import server_scratch
 
 _SAMPLES_PER_REQUEST: Final = 5
-_SERVICES: Final = ("gateway", "fb-collector", "ttk-collector")
+_COLLECTORS: Final = ("fb-collector", "ttk-collector")
 _DRIVER: Final = psutil.Process()
 _POLL_SECONDS: Final = 0.2
 _SAMPLE_SECONDS: Final = 1.0
@@ -92,8 +92,10 @@ class _Window:
     postgres_cpu_end: float = 0.0
     # the gateway's and the collectors' CPU: a control for PostgreSQL's, since their cost per
     # event does not depend on what is stored, only on how fast the machine is at the time
-    services_cpu_start: float = 0.0
-    services_cpu_end: float = 0.0
+    gateway_cpu_start: float = 0.0
+    gateway_cpu_end: float = 0.0
+    collectors_cpu_start: float = 0.0
+    collectors_cpu_end: float = 0.0
     wal_start: _Wal = field(default_factory=lambda: _Wal(0, 0))
     wal_end: _Wal = field(default_factory=lambda: _Wal(0, 0))
     peaks: dict[str, int] = field(default_factory=dict)
@@ -315,14 +317,17 @@ async def _watch(
             if memory_too:
                 peaks.setdefault(role, _Usage()).sample(processes, proportional=postgres)
         postgres_cpu = total["postgres"].cpu_seconds if "postgres" in total else 0.0
-        services_cpu = sum(total[role].cpu_seconds for role in _SERVICES if role in total)
+        gateway_cpu = total["gateway"].cpu_seconds if "gateway" in total else 0.0
+        collectors_cpu = sum(total[role].cpu_seconds for role in _COLLECTORS if role in total)
         if window is not current:
             current.bytes = await _store_bytes(conn, data_dir)
             window.stored_start, window.postgres_cpu_start = stored, postgres_cpu
-            window.services_cpu_start, window.wal_start = services_cpu, wal
+            window.gateway_cpu_start, window.collectors_cpu_start = gateway_cpu, collectors_cpu
+            window.wal_start = wal
             current, peaks = window, {}
         current.stored_end, current.postgres_cpu_end = stored, postgres_cpu
-        current.services_cpu_end, current.wal_end = services_cpu, wal
+        current.gateway_cpu_end, current.collectors_cpu_end = gateway_cpu, collectors_cpu
+        current.wal_end = wal
         for role, used in peaks.items():
             current.peaks[role] = max(current.peaks.get(role, 0), used.peak_bytes)
         behind = [at for at, total in run.accepted_at if total > stored]
@@ -403,7 +408,7 @@ def _print(run: _Run, args: argparse.Namespace) -> None:
             f"{stored / seconds:>8,.0f} | {w.backlog_max:>6.1f}s | "
             f"{_percentile(w.lags, 0.99):>6.2f}s | "
             f"{_per(cpu * 1e6, stored):>8.1f} | "
-            f"{_per((w.services_cpu_end - w.services_cpu_start) * 1e6, stored):>9.1f} | "
+            f"{_services_per_event(w) * 1e6:>9.1f} | "
             f"{_per(w.wal_end.bytes - w.wal_start.bytes, stored):>8.0f} | "
             f"{_per(w.wal_end.full_pages - w.wal_start.full_pages, stored / 1000):>7.1f} | "
             f"{mb.get('raw', 0):>7,.0f} | {mb.get('summaries', 0):>6,.0f} | "
@@ -421,6 +426,35 @@ def _print(run: _Run, args: argparse.Namespace) -> None:
                 for role, usage in sorted(run.cpu.items(), key=lambda item: -item[1].cpu_seconds)
             )
         )
+    if len(run.windows) > 1:
+        print(_last_against_first(run.windows[0], run.windows[-1]))
+
+
+def _services_per_event(window: _Window) -> float:
+    """The gateway's CPU per accepted event plus the collectors' per stored one: while a
+    backlog grows, the gateway answers more events than the collectors store."""
+    gateway = _per(window.gateway_cpu_end - window.gateway_cpu_start, window.accepted)
+    stored = window.stored_end - window.stored_start
+    return gateway + _per(window.collectors_cpu_end - window.collectors_cpu_start, stored)
+
+
+def _last_against_first(first: _Window, last: _Window) -> str:
+    """PostgreSQL's CPU per event in the last window against the first, as measured and
+    against the services' in the same windows: a machine slowing for everyone moves the first
+    figure, only PostgreSQL costing more moves the second."""
+
+    def per_event(window: _Window) -> tuple[float, float]:
+        stored = window.stored_end - window.stored_start
+        postgres = _per(window.postgres_cpu_end - window.postgres_cpu_start, stored)
+        services = _services_per_event(window)
+        return postgres, postgres / services if services else float("nan")
+
+    (postgres_first, ratio_first), (postgres_last, ratio_last) = per_event(first), per_event(last)
+    return (
+        "PostgreSQL CPU per event, last window against the first: "
+        f"{(postgres_last / postgres_first - 1) * 100:+.1f}%; as a share of the services' "
+        f"({ratio_first:.3f} -> {ratio_last:.3f}): {(ratio_last / ratio_first - 1) * 100:+.1f}%"
+    )
 
 
 async def _run(args: argparse.Namespace, scratch: Path) -> None:
