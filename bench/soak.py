@@ -16,14 +16,17 @@ still runs on the machine it measures: its CPU is printed with the others'.
 
 Every `--window` minutes it prints one row: events offered, accepted (202) and stored per
 second; the backlog (how many seconds the stored count trails the accepted one, at most); the
-lag p99 from a webhook's answer until a sampled event of it is queryable; PostgreSQL's CPU per
-stored event, the WAL bytes and the full-page images (per thousand events) it wrote (those
-rise after each checkpoint), and the gateway's and collectors' CPU per stored event together
-(a control: theirs depends on the machine's speed at the time, not on what is stored); bytes
-on disk per store at the window's end (raw partitions, summaries, WAL, the NATS store, the
-whole data dir); the slowest answer of each report over everything stored so far (asked every
-half minute, under the load); and each process's peak memory (read every 5 s). Then each
-process's CPU per stored event over the whole run. At the end, once the backlog has drained:
+lag p99 from a webhook's answer until a sampled event of it is queryable; the speed probe's
+seconds as the window began (`bench.timing`, in a process of its own; larger: a slower
+machine); PostgreSQL's CPU per stored event, the WAL bytes and the full-page images (per
+thousand events) it wrote (those rise after each checkpoint), and the services' CPU per event
+(the gateway's per accepted event plus the collectors' per stored one: a control, since
+theirs depends on the machine's speed at the time, not on what is stored); bytes on disk per
+store at the window's end (raw partitions, summaries, WAL, the NATS store, the whole data
+dir); the slowest answer of each report over everything stored so far (asked every half
+minute, under the load); and each process's peak memory (read every 5 s). Then each process's
+CPU per stored event over the whole run, and PostgreSQL's in the last window against the
+first, as measured and as a share of the services'. At the end, once the backlog has drained:
 every accepted event stored (nothing lost), the summaries counting each raw row once (raw rows
 kept + dropped by retention == stored: nothing doubled), and stored beyond accepted no more
 than the events of requests answered 503 (a request refused while the stream filled may have
@@ -96,6 +99,8 @@ class _Window:
     gateway_cpu_end: float = 0.0
     collectors_cpu_start: float = 0.0
     collectors_cpu_end: float = 0.0
+    # the speed probe's seconds, taken as the window began (larger: a slower machine)
+    speed: float = float("nan")
     wal_start: _Wal = field(default_factory=lambda: _Wal(0, 0))
     wal_end: _Wal = field(default_factory=lambda: _Wal(0, 0))
     peaks: dict[str, int] = field(default_factory=dict)
@@ -118,6 +123,7 @@ class _Run:
     pending: dict[EventKey, float] = field(default_factory=dict)
     # role -> its CPU since the load began (the driver too)
     cpu: dict[str, _Usage] = field(default_factory=dict)
+    probes: set[asyncio.Task[None]] = field(default_factory=set)
 
     def window(self, moment: float) -> _Window:
         index = min(int((moment - self.started) / self.window_seconds), len(self.windows) - 1)
@@ -230,6 +236,18 @@ async def _wal(conn: asyncpg.Connection) -> _Wal:
     return _Wal(record["wal_bytes"], record["wal_fpi"])
 
 
+async def _probe_speed(window: _Window) -> None:
+    """The speed probe in a process of its own: in the driver's it would wait on the
+    driver's own work."""
+    probe = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "from bench.timing import speed_probe; print(speed_probe())",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    output, _ = await probe.communicate()
+    with contextlib.suppress(ValueError):
+        window.speed = float(output)
+
+
 async def _stored(conn: asyncpg.Connection) -> int:
     value = await conn.fetchval(
         "SELECT coalesce(sum(events), 0) FROM event_counts WHERE grain = 'day'"
@@ -301,6 +319,7 @@ async def _watch(
     current = run.window(time.perf_counter())
     current.stored_start = await _stored(conn)
     current.wal_start = await _wal(conn)
+    run.probes.add(asyncio.create_task(_probe_speed(current)))
     for tick in itertools.count():
         if stop.is_set():
             break
@@ -324,6 +343,7 @@ async def _watch(
             window.stored_start, window.postgres_cpu_start = stored, postgres_cpu
             window.gateway_cpu_start, window.collectors_cpu_start = gateway_cpu, collectors_cpu
             window.wal_start = wal
+            run.probes.add(asyncio.create_task(_probe_speed(window)))
             current, peaks = window, {}
         current.stored_end, current.postgres_cpu_end = stored, postgres_cpu
         current.gateway_cpu_end, current.collectors_cpu_end = gateway_cpu, collectors_cpu
@@ -336,6 +356,7 @@ async def _watch(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), _SAMPLE_SECONDS)
     current.bytes = await _store_bytes(conn, data_dir)
+    await asyncio.gather(*run.probes)
 
 
 _REPORTS: Final = ("events", "revenue", "demographics")
@@ -390,7 +411,7 @@ def _print(run: _Run, args: argparse.Namespace) -> None:
     seconds = run.window_seconds
     head = (
         f"{'minutes':>8} | {'offered/s':>9} | {'accepted/s':>10} | {'stored/s':>8} | "
-        f"{'backlog':>7} | {'lag p99':>7} | {'PG us/ev':>8} | {'svc us/ev':>9} | "
+        f"{'backlog':>7} | {'lag p99':>7} | {'speed s':>7} | {'PG us/ev':>8} | {'svc us/ev':>9} | "
         f"{'WAL B/ev':>8} | {'FPI/kev':>7} | "
         f"{'raw MB':>7} | {'sum MB':>6} | "
         f"{'WAL MB':>6} | {'NATS MB':>7} | {'dir MB':>7} | reports max s (ev/rev/demo) | peak MB"
@@ -407,7 +428,7 @@ def _print(run: _Run, args: argparse.Namespace) -> None:
             f"{w.offered / seconds:>9,.0f} | {w.accepted / seconds:>10,.0f} | "
             f"{stored / seconds:>8,.0f} | {w.backlog_max:>6.1f}s | "
             f"{_percentile(w.lags, 0.99):>6.2f}s | "
-            f"{_per(cpu * 1e6, stored):>8.1f} | "
+            f"{w.speed:>7.2f} | {_per(cpu * 1e6, stored):>8.1f} | "
             f"{_services_per_event(w) * 1e6:>9.1f} | "
             f"{_per(w.wal_end.bytes - w.wal_start.bytes, stored):>8.0f} | "
             f"{_per(w.wal_end.full_pages - w.wal_start.full_pages, stored / 1000):>7.1f} | "
