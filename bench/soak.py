@@ -56,7 +56,7 @@ import uvloop
 
 from bench.e2e import _CORRUPT_RATIO, _SEEN, EventKey, _body, _percentile, _Usage
 from bench.event_pool import EventPool
-from bench.timing import probes, speed_probe
+from bench.timing import speed_probed
 from funnel.db import footprint
 from funnel.gc_tuning import tune_for_bulk_json
 from funnel.local.addresses import DATABASE_NAME
@@ -72,11 +72,18 @@ _MEMORY_EVERY: Final = 5  # samples
 
 
 @dataclass(frozen=True, slots=True)
-class _Wal:
-    """PostgreSQL's WAL written so far: bytes, and full-page images among its records."""
+class _Counters:
+    """What only grows during a run, read at one moment: a window is the difference of two."""
 
-    bytes: int
-    full_pages: int
+    stored: int = 0
+    postgres_cpu: float = 0.0
+    # the gateway's and the collectors' CPU: a control for PostgreSQL's, since their cost per
+    # event does not depend on what is stored, only on how fast the machine is at the time
+    gateway_cpu: float = 0.0
+    collectors_cpu: float = 0.0
+    # PostgreSQL's WAL: bytes, and full-page images among its records
+    wal_bytes: int = 0
+    full_pages: int = 0
 
 
 @dataclass(slots=True)
@@ -87,26 +94,29 @@ class _Window:
     accepted: int = 0
     non_2xx: int = 0
     errors: int = 0
-    stored_start: int = 0
-    stored_end: int = 0
+    start: _Counters = field(default_factory=_Counters)
+    end: _Counters = field(default_factory=_Counters)
     backlog_max: float = 0.0
     lags: list[float] = field(default_factory=list)
-    postgres_cpu_start: float = 0.0
-    postgres_cpu_end: float = 0.0
-    # the gateway's and the collectors' CPU: a control for PostgreSQL's, since their cost per
-    # event does not depend on what is stored, only on how fast the machine is at the time
-    gateway_cpu_start: float = 0.0
-    gateway_cpu_end: float = 0.0
-    collectors_cpu_start: float = 0.0
-    collectors_cpu_end: float = 0.0
     # the speed probe's seconds, taken as the window began (larger: a slower machine)
     speed: float = float("nan")
-    wal_start: _Wal = field(default_factory=lambda: _Wal(0, 0))
-    wal_end: _Wal = field(default_factory=lambda: _Wal(0, 0))
     peaks: dict[str, int] = field(default_factory=dict)
     bytes: dict[str, int] = field(default_factory=dict)
     # report -> seconds each whole-history request of it took, under the load
     reports: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def stored(self) -> int:
+        return self.end.stored - self.start.stored
+
+    def postgres_per_event(self) -> float:
+        return _per(self.end.postgres_cpu - self.start.postgres_cpu, self.stored)
+
+    def services_per_event(self) -> float:
+        """The gateway's CPU per accepted event plus the collectors' per stored one: while
+        a backlog grows, the gateway answers more events than the collectors store."""
+        gateway = _per(self.end.gateway_cpu - self.start.gateway_cpu, self.accepted)
+        return gateway + _per(self.end.collectors_cpu - self.start.collectors_cpu, self.stored)
 
 
 @dataclass(slots=True)
@@ -228,12 +238,19 @@ async def _store_bytes(conn: asyncpg.Connection, data_dir: Path) -> dict[str, in
     }
 
 
-async def _wal(conn: asyncpg.Connection) -> _Wal:
+async def _counters(conn: asyncpg.Connection, cpu: dict[str, _Usage]) -> _Counters:
     # A page's first change after a checkpoint writes the whole page to the WAL: how many of
     # those a window wrote tells whether checkpoints explain a change in its CPU per event.
-    record = await conn.fetchrow("SELECT wal_bytes::bigint, wal_fpi FROM pg_stat_wal")
-    assert record is not None
-    return _Wal(record["wal_bytes"], record["wal_fpi"])
+    wal = await conn.fetchrow("SELECT wal_bytes::bigint, wal_fpi FROM pg_stat_wal")
+    assert wal is not None
+    return _Counters(
+        stored=await _stored(conn),
+        postgres_cpu=cpu["postgres"].cpu_seconds if "postgres" in cpu else 0.0,
+        gateway_cpu=cpu["gateway"].cpu_seconds if "gateway" in cpu else 0.0,
+        collectors_cpu=sum(cpu[role].cpu_seconds for role in _COLLECTORS if role in cpu),
+        wal_bytes=wal["wal_bytes"],
+        full_pages=wal["wal_fpi"],
+    )
 
 
 async def _probe_speed(window: _Window) -> None:
@@ -317,15 +334,13 @@ async def _watch(
     total = run.cpu  # CPU since the start
     peaks: dict[str, _Usage] = {}  # memory since the window's start
     current = run.window(time.perf_counter())
-    current.stored_start = await _stored(conn)
-    current.wal_start = await _wal(conn)
+    current.start = await _counters(conn, total)
     run.probes.add(asyncio.create_task(_probe_speed(current)))
     for tick in itertools.count():
         if stop.is_set():
             break
         now = time.perf_counter()
         window = run.window(now)
-        stored, wal = await _stored(conn), await _wal(conn)
         # Memory less often: reading it costs the machine more than the CPU times do.
         memory_too = tick % _MEMORY_EVERY == 0
         for role, processes in (_processes(root, data_dir) | {"driver": [_DRIVER]}).items():
@@ -335,22 +350,16 @@ async def _watch(
             )
             if memory_too:
                 peaks.setdefault(role, _Usage()).sample(processes, proportional=postgres)
-        postgres_cpu = total["postgres"].cpu_seconds if "postgres" in total else 0.0
-        gateway_cpu = total["gateway"].cpu_seconds if "gateway" in total else 0.0
-        collectors_cpu = sum(total[role].cpu_seconds for role in _COLLECTORS if role in total)
+        counters = await _counters(conn, total)
         if window is not current:
             current.bytes = await _store_bytes(conn, data_dir)
-            window.stored_start, window.postgres_cpu_start = stored, postgres_cpu
-            window.gateway_cpu_start, window.collectors_cpu_start = gateway_cpu, collectors_cpu
-            window.wal_start = wal
+            window.start = counters
             run.probes.add(asyncio.create_task(_probe_speed(window)))
             current, peaks = window, {}
-        current.stored_end, current.postgres_cpu_end = stored, postgres_cpu
-        current.gateway_cpu_end, current.collectors_cpu_end = gateway_cpu, collectors_cpu
-        current.wal_end = wal
+        current.end = counters
         for role, used in peaks.items():
             current.peaks[role] = max(current.peaks.get(role, 0), used.peak_bytes)
-        behind = [at for at, total in run.accepted_at if total > stored]
+        behind = [at for at, total in run.accepted_at if total > counters.stored]
         current.backlog_max = max(current.backlog_max, now - behind[0] if behind else 0.0)
         await _poll_samples(conn, run)
         with contextlib.suppress(TimeoutError):
@@ -419,8 +428,7 @@ def _print(run: _Run, args: argparse.Namespace) -> None:
     print(head)
     print("-" * len(head))
     for number, w in enumerate(run.windows):
-        stored = w.stored_end - w.stored_start
-        cpu = w.postgres_cpu_end - w.postgres_cpu_start
+        stored = w.stored
         mb = {name: value / 2**20 for name, value in w.bytes.items()}
         peaks = " ".join(f"{role}={peak / 2**20:.0f}" for role, peak in sorted(w.peaks.items()))
         print(
@@ -428,17 +436,17 @@ def _print(run: _Run, args: argparse.Namespace) -> None:
             f"{w.offered / seconds:>9,.0f} | {w.accepted / seconds:>10,.0f} | "
             f"{stored / seconds:>8,.0f} | {w.backlog_max:>6.1f}s | "
             f"{_percentile(w.lags, 0.99):>6.2f}s | "
-            f"{w.speed:>7.2f} | {_per(cpu * 1e6, stored):>8.1f} | "
-            f"{_services_per_event(w) * 1e6:>9.1f} | "
-            f"{_per(w.wal_end.bytes - w.wal_start.bytes, stored):>8.0f} | "
-            f"{_per(w.wal_end.full_pages - w.wal_start.full_pages, stored / 1000):>7.1f} | "
+            f"{w.speed:>7.2f} | {w.postgres_per_event() * 1e6:>8.1f} | "
+            f"{w.services_per_event() * 1e6:>9.1f} | "
+            f"{_per(w.end.wal_bytes - w.start.wal_bytes, stored):>8.0f} | "
+            f"{_per(w.end.full_pages - w.start.full_pages, stored / 1000):>7.1f} | "
             f"{mb.get('raw', 0):>7,.0f} | {mb.get('summaries', 0):>6,.0f} | "
             f"{mb.get('wal', 0):>6,.0f} | {mb.get('nats', 0):>7,.0f} | "
             f"{mb.get('data dir', 0):>7,.0f} | {_report_maxima(w):<27} | {peaks}"
         )
         if w.non_2xx or w.errors:
             print(f"          ({w.non_2xx} requests answered non-2xx, {w.errors} failed)")
-    stored = sum(w.stored_end - w.stored_start for w in run.windows)
+    stored = sum(w.stored for w in run.windows)
     if stored:
         print(
             "CPU per stored event, whole run: "
@@ -451,24 +459,14 @@ def _print(run: _Run, args: argparse.Namespace) -> None:
         print(_last_against_first(run.windows[0], run.windows[-1]))
 
 
-def _services_per_event(window: _Window) -> float:
-    """The gateway's CPU per accepted event plus the collectors' per stored one: while a
-    backlog grows, the gateway answers more events than the collectors store."""
-    gateway = _per(window.gateway_cpu_end - window.gateway_cpu_start, window.accepted)
-    stored = window.stored_end - window.stored_start
-    return gateway + _per(window.collectors_cpu_end - window.collectors_cpu_start, stored)
-
-
 def _last_against_first(first: _Window, last: _Window) -> str:
     """PostgreSQL's CPU per event in the last window against the first, as measured and
     against the services' in the same windows: a machine slowing for everyone moves the first
     figure, only PostgreSQL costing more moves the second."""
 
     def per_event(window: _Window) -> tuple[float, float]:
-        stored = window.stored_end - window.stored_start
-        postgres = _per(window.postgres_cpu_end - window.postgres_cpu_start, stored)
-        services = _services_per_event(window)
-        return postgres, postgres / services if services else float("nan")
+        postgres = window.postgres_per_event()
+        return postgres, _per(postgres, window.services_per_event())
 
     (postgres_first, ratio_first), (postgres_last, ratio_last) = per_event(first), per_event(last)
     return (
@@ -562,13 +560,11 @@ def main() -> None:
     parser.add_argument("--drain-timeout", type=float, default=600)
     args = parser.parse_args()
     tune_for_bulk_json()
-    before = speed_probe()
-    with server_scratch("funnel-soak-") as scratch:
+    with speed_probed(), server_scratch("funnel-soak-") as scratch:
         try:
             uvloop.run(_run(args, scratch))
         except KeyboardInterrupt:
             sys.exit(130)
-    print(f"speed probe before / after: {probes(before, speed_probe())}")
 
 
 if __name__ == "__main__":
