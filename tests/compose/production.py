@@ -45,6 +45,7 @@ _STREAMS: Final = ("EVENTS", "DEAD_LETTERS")
 _OUTAGE: Final = 10.0  # seconds a killed server stays down
 _CUT: Final = 30.0  # seconds a NATS node stays off the network
 _RECOVERY: Final = 120.0
+_LAST_LINES: Final = 8  # of a restarted container's previous run, in the failure
 # A refused webhook must meet a not-ready probe of its replica this close to its answer
 # (the request may have waited in the gateway up to its publish timeout first).
 _BEFORE_REFUSAL: Final = 5.0
@@ -273,6 +274,24 @@ async def _nats_whole(stack: Stack) -> bool:
     return True
 
 
+async def _restarts(stack: Stack, names: list[str], now: dict[str, Container]) -> str:
+    """How each restarted container's last run ended, and the last lines it logged then."""
+    described = []
+    for name in names:
+        container = now.get(name)
+        if container is None:
+            described.append(f"{name}: gone")
+            continue
+        ended = container.finished_at
+        last = await stack.container_logs(name, until=ended, lines=_LAST_LINES)
+        described.append(
+            f"{name}: {container.restarts} restarts, last run ended {ended} with exit code "
+            f"{container.exit_code}{' (OOM killed)' if container.oom_killed else ''}; "
+            f"its last lines: {last}"
+        )
+    return "; ".join(described)
+
+
 async def _postgres_answers(stack: Stack) -> bool:
     try:
         connection = await asyncpg.connect(await database_url(stack, PASSWORD), timeout=2)
@@ -288,13 +307,13 @@ async def _exactly_once(
     async with report.check("production: every acknowledged event stored once") as figures:
         await settle(stack, PASSWORD, traffic.loads, within=180)
         tally = await account(stack, PASSWORD, traffic.loads, ports.reporter_url)
-        now = {c.name: c for c in await stack.containers(*_PORTS)}
+        now = {c.name: c for c in await stack.containers(*_PORTS, every=True)}
         restarted = [
             c.name
             for c in apps
             if c.name not in now or now[c.name].started_at != c.started_at or now[c.name].restarts
         ]
-        expect(not restarted, f"restarted: {restarted}")
+        expect(not restarted, f"restarted: {await _restarts(stack, restarted, now)}")
         refused = sum(
             not post.is_accepted for load in traffic.direct.values() for post in load.posts
         )

@@ -31,6 +31,9 @@ class Container:
     started_at: str
     restarts: int
     exit_code: int
+    oom_killed: bool
+    finished_at: str
+    """When the process last ended: a restarted container's previous run."""
     published: tuple[str, ...]
     """`host_ip:host_port->container_port` for every published port."""
 
@@ -48,6 +51,8 @@ class Container:
             started_at=state["StartedAt"],
             restarts=data["RestartCount"],
             exit_code=state["ExitCode"],
+            oom_killed=state["OOMKilled"],
+            finished_at=state["FinishedAt"],
             published=tuple(
                 f"{binding['HostIp']}:{binding['HostPort']}->{port}"
                 for port, bindings in sorted(ports.items())
@@ -112,6 +117,11 @@ class Stack:
     async def logs(self, *services: str) -> list[str]:
         output = await self.compose("logs", "--no-color", "--no-log-prefix", *services)
         return output.splitlines()
+
+    async def container_logs(self, name: str, *, until: str, lines: int) -> list[str]:
+        """The last `lines` lines one container wrote up to the time `until` (RFC 3339)."""
+        output = await run("docker", "logs", f"--until={until}", f"--tail={lines}", name)
+        return output.text.splitlines()
 
 
 def _by_name(container: Container) -> str:
