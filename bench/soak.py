@@ -18,15 +18,18 @@ Every `--window` minutes it prints one row: events offered, accepted (202) and s
 second; the backlog (how many seconds the stored count trails the accepted one, at most); the
 lag p99 from a webhook's answer until a sampled event of it is queryable; the speed probe's
 seconds as the window began (`bench.timing`, in a process of its own; larger: a slower
-machine); PostgreSQL's CPU per stored event, the WAL bytes and the full-page images (per
-thousand events) it wrote (those rise after each checkpoint), and the services' CPU per event
+machine) and the median of its CPU seconds, probed every minute (beside the load, wall time
+reads the CPU left over, CPU time how fast a core works); PostgreSQL's CPU per stored event,
+the WAL bytes and the full-page images (per thousand events) it wrote (those rise after each
+checkpoint), and the services' CPU per event
 (the gateway's per accepted event plus the collectors' per stored one: a control, since
 theirs depends on the machine's speed at the time, not on what is stored); bytes on disk per
 store at the window's end (raw partitions, summaries, WAL, the NATS store, the whole data
 dir); the slowest answer of each report over everything stored so far (asked every half
 minute, under the load); and each process's peak memory (read every 5 s). Then each process's
 CPU per stored event over the whole run, and PostgreSQL's in the last window against the
-first, as measured and as a share of the services'. At the end, once the backlog has drained:
+first, as measured and as a share of the services', beside the probe's CPU seconds in those
+windows. At the end, once the backlog has drained:
 every accepted event stored (nothing lost), the summaries counting each raw row once (raw rows
 kept + dropped by retention == stored: nothing doubled), and stored beyond accepted no more
 than the events of requests answered 503 (a request refused while the stream filled may have
@@ -41,6 +44,7 @@ import json
 import os
 import random
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -98,8 +102,10 @@ class _Window:
     end: _Counters = field(default_factory=_Counters)
     backlog_max: float = 0.0
     lags: list[float] = field(default_factory=list)
-    # the speed probe's seconds, taken as the window began (larger: a slower machine)
+    # the speed probe's wall seconds, taken as the window began (larger: a slower machine)
     speed: float = float("nan")
+    # the probe's CPU seconds, taken every minute: how fast a core works beside the load
+    probe_cpu: list[float] = field(default_factory=list)
     peaks: dict[str, int] = field(default_factory=dict)
     bytes: dict[str, int] = field(default_factory=dict)
     # report -> seconds each whole-history request of it took, under the load
@@ -111,6 +117,9 @@ class _Window:
 
     def postgres_per_event(self) -> float:
         return _per(self.end.postgres_cpu - self.start.postgres_cpu, self.stored)
+
+    def probe_cpu_median(self) -> float:
+        return statistics.median(self.probe_cpu) if self.probe_cpu else float("nan")
 
     def services_per_event(self) -> float:
         """The gateway's CPU per accepted event plus the collectors' per stored one: while
@@ -253,16 +262,25 @@ async def _counters(conn: asyncpg.Connection, cpu: dict[str, _Usage]) -> _Counte
     )
 
 
-async def _probe_speed(window: _Window) -> None:
-    """The speed probe in a process of its own: in the driver's it would wait on the
-    driver's own work."""
+_PROBE: Final = (
+    "import time; from bench.timing import speed_probe; "
+    "print(speed_probe(clock=time.perf_counter), speed_probe(clock=time.process_time))"
+)
+_PROBE_SECONDS: Final = 60.0
+
+
+async def _probe_speed(window: _Window, *, wall_too: bool) -> None:
+    """The speed probe in a process of its own (in the driver's it would wait on the
+    driver's own work): its CPU seconds, and with `wall_too` its wall seconds."""
     probe = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "from bench.timing import speed_probe; print(speed_probe())",
-        stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable, "-c", _PROBE, stdout=asyncio.subprocess.PIPE
+    )
     output, _ = await probe.communicate()
     with contextlib.suppress(ValueError):
-        window.speed = float(output)
+        wall, cpu = (float(word) for word in output.split())
+        window.probe_cpu.append(cpu)
+        if wall_too:
+            window.speed = wall
 
 
 async def _stored(conn: asyncpg.Connection) -> int:
@@ -335,7 +353,8 @@ async def _watch(
     peaks: dict[str, _Usage] = {}  # memory since the window's start
     current = run.window(time.perf_counter())
     current.start = await _counters(conn, total)
-    run.probes.add(asyncio.create_task(_probe_speed(current)))
+    run.probes.add(asyncio.create_task(_probe_speed(current, wall_too=True)))
+    probed_at = time.perf_counter()
     for tick in itertools.count():
         if stop.is_set():
             break
@@ -354,8 +373,11 @@ async def _watch(
         if window is not current:
             current.bytes = await _store_bytes(conn, data_dir)
             window.start = counters
-            run.probes.add(asyncio.create_task(_probe_speed(window)))
-            current, peaks = window, {}
+            run.probes.add(asyncio.create_task(_probe_speed(window, wall_too=True)))
+            current, peaks, probed_at = window, {}, now
+        elif now - probed_at >= _PROBE_SECONDS:
+            run.probes.add(asyncio.create_task(_probe_speed(current, wall_too=False)))
+            probed_at = now
         current.end = counters
         for role, used in peaks.items():
             current.peaks[role] = max(current.peaks.get(role, 0), used.peak_bytes)
@@ -420,7 +442,8 @@ def _print(run: _Run, args: argparse.Namespace) -> None:
     seconds = run.window_seconds
     head = (
         f"{'minutes':>8} | {'offered/s':>9} | {'accepted/s':>10} | {'stored/s':>8} | "
-        f"{'backlog':>7} | {'lag p99':>7} | {'speed s':>7} | {'PG us/ev':>8} | {'svc us/ev':>9} | "
+        f"{'backlog':>7} | {'lag p99':>7} | {'speed s':>7} | {'cpu s':>5} | "
+        f"{'PG us/ev':>8} | {'svc us/ev':>9} | "
         f"{'WAL B/ev':>8} | {'FPI/kev':>7} | "
         f"{'raw MB':>7} | {'sum MB':>6} | "
         f"{'WAL MB':>6} | {'NATS MB':>7} | {'dir MB':>7} | reports max s (ev/rev/demo) | peak MB"
@@ -436,7 +459,8 @@ def _print(run: _Run, args: argparse.Namespace) -> None:
             f"{w.offered / seconds:>9,.0f} | {w.accepted / seconds:>10,.0f} | "
             f"{stored / seconds:>8,.0f} | {w.backlog_max:>6.1f}s | "
             f"{_percentile(w.lags, 0.99):>6.2f}s | "
-            f"{w.speed:>7.2f} | {w.postgres_per_event() * 1e6:>8.1f} | "
+            f"{w.speed:>7.2f} | {w.probe_cpu_median():>5.3f} | "
+            f"{w.postgres_per_event() * 1e6:>8.1f} | "
             f"{w.services_per_event() * 1e6:>9.1f} | "
             f"{_per(w.end.wal_bytes - w.start.wal_bytes, stored):>8.0f} | "
             f"{_per(w.end.full_pages - w.start.full_pages, stored / 1000):>7.1f} | "
@@ -469,10 +493,13 @@ def _last_against_first(first: _Window, last: _Window) -> str:
         return postgres, _per(postgres, window.services_per_event())
 
     (postgres_first, ratio_first), (postgres_last, ratio_last) = per_event(first), per_event(last)
+    probe_first, probe_last = first.probe_cpu_median(), last.probe_cpu_median()
     return (
         "PostgreSQL CPU per event, last window against the first: "
         f"{(postgres_last / postgres_first - 1) * 100:+.1f}%; as a share of the services' "
         f"({ratio_first:.3f} -> {ratio_last:.3f}): {(ratio_last / ratio_first - 1) * 100:+.1f}%"
+        f"; the probe's CPU seconds meanwhile ({probe_first:.3f} -> {probe_last:.3f}): "
+        f"{(probe_last / probe_first - 1) * 100:+.1f}%"
     )
 
 

@@ -24,17 +24,21 @@ def report(label: str, events: int, durations: list[float], width: int = 28) -> 
     )
 
 
-def speed_probe(iterations: int = 10_000_000) -> float:
+def speed_probe(
+    iterations: int = 10_000_000, clock: Callable[[], float] = time.perf_counter
+) -> float:
     """Seconds a fixed pure-Python loop takes, run while nothing else of ours is.
 
     On a shared machine the same code runs faster in one minute than in the next; a run's
-    probe, taken before and after it, says which runs can be compared with which.
+    probe, taken before and after it, says which runs can be compared with which. With
+    `clock=time.process_time` it counts the loop's own CPU seconds instead: beside a load,
+    wall time measures the CPU the load leaves over, CPU time how fast a core works.
     """
-    started = time.perf_counter()
+    started = clock()
     total = 0
     for number in range(iterations):
         total += number
-    return time.perf_counter() - started
+    return clock() - started
 
 
 def probes(before: float, after: float) -> str:
