@@ -8,9 +8,9 @@ import httpx
 import orjson
 import pytest
 
-from funnel.events import Subjects
+from funnel.events import RULES_ID, Subjects
 from funnel.gateway.batching import Batcher
-from funnel.jetstream import EVENT_COUNT_HEADER, MSG_ID_HEADER
+from funnel.jetstream import EVENT_COUNT_HEADER, MSG_ID_HEADER, VALIDATED_HEADER
 from funnel.publisher import CORRUPTIONS, corrupt
 from tests.events.corruption_paths import expected_path
 from tests.gateway.gateway_harness import (
@@ -52,6 +52,8 @@ async def test_largest_publisher_request_is_stored_whole(
         assert len(message.data) <= settings.batch_max_bytes
         assert len(batch_events(message)) <= settings.batch_max_events
         assert header(message, EVENT_COUNT_HEADER) == str(len(batch_events(message)))
+        # Named, the rules spare a collector under the same ones validating the events again.
+        assert header(message, VALIDATED_HEADER) == RULES_ID
     stored = stored_events(messages)
     assert len(stored) == 50_000
     assert {event["eventId"] for event in stored} == {event["eventId"] for event in events_50k}

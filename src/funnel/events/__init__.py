@@ -2,7 +2,8 @@
 and the stream and subject names they travel on.
 
 Wire names are camelCase (`funnelStage`), Python names snake_case (`funnel_stage`). Validate
-an array with `validate_events` and one object with `validate_event`.
+an array with `validate_events` and one object with `validate_event`; `RULES_ID` names the
+rules they apply.
 """
 
 from funnel.events.errors import FieldError, InvalidEventError
@@ -28,6 +29,7 @@ from funnel.events.facebook import (
     Gender,
     Referrer,
 )
+from funnel.events.rules import RULES_ID
 from funnel.events.source import COLLECTOR_NAMES, SOURCES, FunnelStage, Source
 from funnel.events.subjects import Subjects
 from funnel.events.tiktok import (
@@ -46,12 +48,19 @@ from funnel.events.tiktok import (
     TiktokTopEventType,
     TiktokUser,
 )
-from funnel.events.validation import Rejected, Validation, ValidEvent, validate_events
+from funnel.events.validation import (
+    Rejected,
+    Validation,
+    ValidEvent,
+    trust_events,
+    validate_events,
+)
 from funnel.events.wire import EventEnvelope, WireModel, parse_timestamp
 
 __all__ = [
     "COLLECTOR_NAMES",
     "EVENT_ADAPTER",
+    "RULES_ID",
     "SOURCES",
     "Browser",
     "ClickPosition",
@@ -98,6 +107,7 @@ __all__ = [
     "Validation",
     "WireModel",
     "parse_timestamp",
+    "trust_events",
     "validate_event",
     "validate_events",
 ]

@@ -3,14 +3,16 @@
 A message holds a JSON array of events of one source, packed by the one packer of
 `funnel.jetstream` within its limit (or lower `max_events` / `max_bytes`). Its `Nats-Msg-Id`
 is `<request key>:<source>:<n>`, where the request key is `<correlation id>:<crc32 of the
-body>` (see `request_key`) and `n` counts the source's batches in input order.
+body>` (see `request_key`) and `n` counts the source's batches in input order. Its
+`Funnel-Validated` header names the rules its events passed (`funnel.events.RULES_ID`): a
+collector under the same rules does not validate them again.
 """
 
 import zlib
 from typing import Any
 
-from funnel.events import SOURCES, Source, Subjects
-from funnel.jetstream import EVENT_COUNT_HEADER, OutboundMessage, json_batches
+from funnel.events import RULES_ID, SOURCES, Source, Subjects
+from funnel.jetstream import EVENT_COUNT_HEADER, VALIDATED_HEADER, OutboundMessage, json_batches
 from funnel.observability import CORRELATION_HEADER
 
 
@@ -89,6 +91,7 @@ class Batcher:
                     headers={
                         CORRELATION_HEADER: self._correlation_id,
                         EVENT_COUNT_HEADER: str(len(batch.items)),
+                        VALIDATED_HEADER: RULES_ID,
                     },
                 )
             )

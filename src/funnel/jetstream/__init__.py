@@ -33,6 +33,7 @@ from funnel.jetstream.handler import BatchHandler, ConsumerObserver
 from funnel.jetstream.message import (
     EVENT_COUNT_HEADER,
     MSG_ID_HEADER,
+    VALIDATED_HEADER,
     Delivery,
     Failed,
     OutboundMessage,
@@ -59,6 +60,7 @@ __all__ = [
     "MAX_BATCH_BYTES",
     "MAX_BATCH_EVENTS",
     "MSG_ID_HEADER",
+    "VALIDATED_HEADER",
     "BatchHandler",
     "ConnectionClosedError",
     "ConnectionState",

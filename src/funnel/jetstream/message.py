@@ -2,7 +2,8 @@
 
 A message body is a batch (a JSON array of events); the headers say what the broker and the
 readers need without parsing it: `Nats-Msg-Id` (dedupe), `X-Correlation-ID`, and
-`Funnel-Event-Count`.
+`Funnel-Event-Count`, and from a gateway `Funnel-Validated` (the rules its events passed,
+`funnel.events.RULES_ID`).
 """
 
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from funnel.observability import CORRELATION_HEADER
 
 MSG_ID_HEADER: Final = "Nats-Msg-Id"
 EVENT_COUNT_HEADER: Final = "Funnel-Event-Count"
+VALIDATED_HEADER: Final = "Funnel-Validated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,11 @@ class Delivery:
     @property
     def msg_id(self) -> str | None:
         return self.headers.get(MSG_ID_HEADER)
+
+    @property
+    def validated_by(self) -> str | None:
+        """The `Funnel-Validated` header: the rules the events passed, if a gateway says so."""
+        return self.headers.get(VALIDATED_HEADER)
 
     @property
     def event_count(self) -> int | None:
