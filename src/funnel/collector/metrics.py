@@ -4,7 +4,7 @@ Counters count events, not messages: `accepted` the events received from JetStre
 delivery, so a redelivered event counts again), `processed` those committed to PostgreSQL,
 `failed` those dead-lettered, by `reason`:
 
-    invalid       failed re-validation (or belongs to the other source)
+    invalid       failed validation (or belongs to the other source)
     unstorable    valid, but PostgreSQL cannot hold it (a NUL character) or refused it
     undecodable   the whole message is not a JSON array
     undeliverable the message failed `max_deliver` times

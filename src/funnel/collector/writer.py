@@ -1,6 +1,6 @@
 """`BatchWriter`: the collector's batch handler, from fetched messages to committed rows.
 
-One fetch (several messages, thousands of events) is decoded, re-validated and mapped, then
+One fetch (several messages, thousands of events) is decoded, validated and mapped, then
 written in one transaction; the consumer loop acks the messages only after this returns, so
 everything acked is committed. What is bad is dead-lettered and only that: a message that is
 not a JSON array as a whole, a refused event on its own while its batch-mates are stored.
