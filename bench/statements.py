@@ -92,11 +92,12 @@ async def _timed_steps(
     client_started = time.process_time()
     transaction = conn.transaction()
     await transaction.start()
-    await step("prepare", lambda: conn.execute(ingest._PREPARE))
+    await step("prepare", lambda: ingest._prepare(conn))
     await step(
         "COPY into staging",
         lambda: conn.copy_records_to_table(ingest._STAGING, records=rows, columns=COLUMNS),
     )
+    await step("turn", lambda: conn.execute(ingest._TAKE_TURN))
     await step("INSERT into events", lambda: conn.execute(ingest._MOVE_ALL_NEW))
     await step("arrivals", functools.partial(conn.execute, ingest._COUNT_ARRIVALS))
     await summaries.update_summaries(conn, repeat_window, seen, step=timed)

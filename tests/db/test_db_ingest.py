@@ -111,6 +111,54 @@ async def test_an_event_stored_by_two_writers_at_once_is_one_row(
     assert await _count(conn) == (2 if first_commits else 1)
 
 
+async def test_a_writer_waiting_for_its_turn_holds_no_lock_on_events(
+    conn: asyncpg.Connection, database_url: str
+) -> None:
+    """A second writer of the same source waits for the first one's turn without holding
+    `events`: a retention drop, which needs `events` to itself, gets it as soon as the first
+    commits, and the second then waits for the drop, and stores its event after it."""
+    second_writer = await asyncpg.connect(database_url)
+    drop = await asyncpg.connect(database_url)
+    try:
+        # A connection's first write makes its temporary tables, which reads `events`; a
+        # pooled writer's connection has done that long before.
+        async with second_writer.transaction():
+            await store_events(second_writer, rows_of([tiktok_event()]))
+        first = conn.transaction()
+        await first.start()
+        await store_events(conn, rows_of([facebook_event()]))
+
+        async def second() -> int:
+            async with second_writer.transaction():
+                return await store_events(second_writer, rows_of([facebook_event()]))
+
+        waiting = asyncio.create_task(second())
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # its source's turn is the first writer's
+        held = await drop.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE pid = $1 AND relation = 'events'::regclass",
+            second_writer.get_server_pid(),
+        )
+        assert held == 0
+
+        async def exclusive() -> None:
+            async with drop.transaction():
+                await drop.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+                await asyncio.sleep(0.3)  # the drop's own work, the second writer held
+
+        dropping = asyncio.create_task(exclusive())
+        await asyncio.sleep(0.3)
+        assert not dropping.done()  # the first writer still holds `events`
+        await first.commit()
+        await asyncio.wait_for(dropping, timeout=10)
+        assert not waiting.done()  # it waited for the drop, not the drop for it
+        assert await asyncio.wait_for(waiting, timeout=10) == 1
+    finally:
+        await second_writer.close()
+        await drop.close()
+    assert await _count(conn) == 3
+
+
 async def test_new_rows_are_visible_to_summaries_in_the_transaction(
     conn: asyncpg.Connection,
 ) -> None:

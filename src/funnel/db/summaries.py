@@ -339,13 +339,19 @@ _REBUILD_SKETCHES: Final = f"""
 """
 
 
-# Writers of one source take turns from here to their commit. They would queue on the same
-# summary rows anyway; the lock makes "has this user another event?" exact: whoever checks
-# second sees the first one's committed row. Needs READ COMMITTED (a snapshot per statement).
-_LOCK_SOURCES: Final = """
-    SELECT pg_advisory_xact_lock(hashtextextended('funnel.summaries.' || s.source, 0))
-    FROM (SELECT DISTINCT source FROM _new_events ORDER BY source) AS s
-"""
+# Writers of one source take turns to their commit (`store_events` takes its turn before it
+# inserts; taking it again here is free). They would queue on the same summary rows anyway;
+# the lock makes "has this user another event?" exact: whoever checks second sees the first
+# one's committed row. Needs READ COMMITTED (a snapshot per statement).
+def lock_sources(table: str) -> str:
+    """SQL taking the turn of every source `table` (a table of event rows) holds, in order."""
+    return f"""
+        SELECT pg_advisory_xact_lock(hashtextextended('funnel.summaries.' || s.source, 0))
+        FROM (SELECT DISTINCT source FROM {table} ORDER BY source) AS s
+    """
+
+
+_LOCK_SOURCES: Final = lock_sources("_new_events")
 
 _REPEAT_COLUMNS: Final = (
     "event_key, source, occurred_at, user_id, funnel_stage, gender, age, country, city,"
