@@ -262,10 +262,7 @@ async def _counters(conn: asyncpg.Connection, cpu: dict[str, _Usage]) -> _Counte
     )
 
 
-_PROBE: Final = (
-    "import time; from bench.timing import speed_probe; "
-    "print(speed_probe(clock=time.perf_counter), speed_probe(clock=time.process_time))"
-)
+_PROBE: Final = "from bench.timing import probe_seconds; print(*probe_seconds())"
 _PROBE_SECONDS: Final = 60.0
 
 

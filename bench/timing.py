@@ -24,21 +24,23 @@ def report(label: str, events: int, durations: list[float], width: int = 28) -> 
     )
 
 
-def speed_probe(
-    iterations: int = 10_000_000, clock: Callable[[], float] = time.perf_counter
-) -> float:
+def speed_probe(iterations: int = 10_000_000) -> float:
     """Seconds a fixed pure-Python loop takes, run while nothing else of ours is.
 
     On a shared machine the same code runs faster in one minute than in the next; a run's
-    probe, taken before and after it, says which runs can be compared with which. With
-    `clock=time.process_time` it counts the loop's own CPU seconds instead: beside a load,
-    wall time measures the CPU the load leaves over, CPU time how fast a core works.
+    probe, taken before and after it, says which runs can be compared with which.
     """
-    started = clock()
+    return probe_seconds(iterations)[0]
+
+
+def probe_seconds(iterations: int = 10_000_000) -> tuple[float, float]:
+    """The wall and the CPU seconds of one run of the speed probe's loop: beside a load,
+    wall time measures the CPU the load leaves over, CPU time how fast a core works."""
+    wall, cpu = time.perf_counter(), time.process_time()
     total = 0
     for number in range(iterations):
         total += number
-    return clock() - started
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def probes(before: float, after: float) -> str:
