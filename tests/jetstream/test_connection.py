@@ -149,3 +149,28 @@ async def test_fetch_errors_never_stop_the_loop(
         await consumer.stop(timeout=2)
         await task
     assert consumer.state.value == "stopped"
+
+
+async def test_wait_connected_rides_out_a_reconnect(tmp_path: Path) -> None:
+    """`wait_connected` answers at once while up, gives up after its wait while the server
+    is gone, returns as soon as a reconnect comes within it, and is False once closed."""
+    server = EmbeddedNats(tmp_path / "nats")
+    server.start()
+    try:
+        async with JetStreamConnection(server.url, "waiter", reconnect_wait_max=0.5) as conn:
+            assert await conn.wait_connected(0)
+            await asyncio.to_thread(server.stop)
+            await eventually(lambda: not conn.is_connected, what="disconnect noticed")
+            started = asyncio.get_running_loop().time()
+            assert not await conn.wait_connected(0.3)
+            assert asyncio.get_running_loop().time() - started >= 0.3
+
+            waiting = asyncio.create_task(conn.wait_connected(30))
+            await asyncio.sleep(0.2)
+            assert not waiting.done()
+            await asyncio.to_thread(server.start)
+            assert await waiting
+            assert conn.is_connected
+        assert not await conn.wait_connected(30)
+    finally:
+        server.stop()

@@ -51,6 +51,12 @@ class GatewaySettings(ServiceSettings, NatsSettings):
     publish_concurrency: int = Field(
         default=64, gt=0, description="JetStream publishes awaiting their ack at once, per process"
     )
+    nats_reconnect_grace_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="a webhook that comes while NATS is reconnecting waits this long for the "
+        "connection before its 503 (a cluster node's failover takes well under a second)",
+    )
     ack_timeout_seconds: float = Field(
         default=10.0, gt=0, description="how long one publish waits for its JetStream ack"
     )

@@ -98,9 +98,11 @@ class Webhook:
         settings = self._settings
         if self._readiness.is_draining:
             raise ShuttingDownError("the gateway is shutting down; send to another replica")
-        if not self._publisher.is_connected:
-            # Refused at once: held until NATS returns, requests would pile up unanswered
-            # (the publisher sends every second regardless) and a 2xx would come only later.
+        # A failover to another cluster node takes a fraction of a second: too short for
+        # readiness to show, so a request waits for it. Past the grace it is refused: held
+        # until NATS returns, requests would pile up unanswered (the publisher sends every
+        # second regardless) and a 2xx would come only later.
+        if not await self._publisher.wait_connected(settings.nats_reconnect_grace_seconds):
             raise StoreUnavailableError("NATS is not connected; JetStream cannot store events")
         started = time.perf_counter()
         # 413 first: a body over the limit is refused for good, whatever the stream's room.

@@ -10,6 +10,8 @@ Given a registry, the connection keeps `funnel_nats_connected` there: 1 while co
 from a disconnect until the reconnect, and after closing; the NatsUnreachable alert reads it.
 """
 
+import asyncio
+import time
 from enum import Enum
 from types import TracebackType
 from typing import Final, Self
@@ -34,6 +36,7 @@ _log = structlog.get_logger(__name__)
 
 _REQUEST_TIMEOUT: Final = 5.0  # seconds, for JetStream API requests (not publishes)
 _STREAM_NAME_IN_USE: Final = 10058  # exists with a different configuration
+_RECONNECT_POLL: Final = 0.02  # seconds between looks while waiting for a reconnect
 
 
 class ConnectionState(Enum):
@@ -88,6 +91,16 @@ class JetStreamConnection:
             and self._client is not None
             and self._client.is_connected
         )
+
+    async def wait_connected(self, within: float) -> bool:
+        """Whether the connection is up, waiting up to `within` seconds for a reconnect;
+        False at once once it is closed."""
+        deadline = time.monotonic() + within
+        while not self.is_connected:
+            if self._state is not ConnectionState.OPEN or time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(_RECONNECT_POLL)
+        return True
 
     async def __aenter__(self) -> Self:
         if self._state is not ConnectionState.NEW:

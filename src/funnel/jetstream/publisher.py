@@ -92,6 +92,10 @@ class Publisher:
         """Whether the connection is up now; publishes made while it is down wait for it."""
         return self._conn.is_connected
 
+    async def wait_connected(self, within: float) -> bool:
+        """Whether the connection is up, waiting up to `within` seconds for a reconnect."""
+        return await self._conn.wait_connected(within)
+
     async def publish(self, message: OutboundMessage) -> None:
         """Publish one message and wait for its ack; raises `PublishError` if none comes."""
         async with self._slots:
