@@ -87,11 +87,6 @@ class Publisher:
         """Readiness: raises while publishes go unanswered (see `funnel.jetstream.answering`)."""
         await self._answering.check()
 
-    @property
-    def is_connected(self) -> bool:
-        """Whether the connection is up now; publishes made while it is down wait for it."""
-        return self._conn.is_connected
-
     async def wait_connected(self, within: float) -> bool:
         """Whether the connection is up, waiting up to `within` seconds for a reconnect."""
         return await self._conn.wait_connected(within)
